@@ -1,0 +1,51 @@
+// `bridgelab` command line: one binary, one subcommand per job (DESIGN.md "CLI").
+// Subcommands are loaded lazily so that `bridgelab decode` does not pay for the
+// SM-DP+ or the suites. Exit codes: 0 ok, 1 operation failed, 2 usage error.
+import { UsageError, OperationError, EXIT_FAILURE, EXIT_USAGE } from './errors.ts';
+
+export type Subcommand = (args: string[]) => Promise<number>;
+
+const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  decode: { summary: 'decode SGP.22 DER or an activation code to JSON', load: async () => (await import('./decode.ts')).decodeCommand },
+  certs: { summary: 'list, verify and issue SGP.22 test certificates', load: async () => (await import('./certs.ts')).certsCommand },
+};
+
+function usage(): string {
+  const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  return ['usage: bridgelab <command> [options]', '', 'commands:', ...lines, '', "run 'bridgelab <command> --help' for a command's options"].join('\n');
+}
+
+export function registerSubcommand(name: string, summary: string, load: () => Promise<Subcommand>): void {
+  SUBCOMMANDS[name] = { summary, load };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      process.stdout.write(usage() + '\n');
+      return name === undefined ? EXIT_USAGE : 0;
+    }
+    const entry = SUBCOMMANDS[name];
+    if (!entry) throw new UsageError(`unknown command '${name}'\n${usage()}`);
+    const run = await entry.load();
+    return await run(rest);
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (process.env.BRIDGELAB_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (err instanceof UsageError) {
+    process.stderr.write(`bridgelab: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof OperationError) {
+    process.stderr.write(`bridgelab: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  process.stderr.write(`bridgelab: internal error: ${message}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { hexToBytes, toHex } from '../bytes.ts';
+import { choice, decode, DerError, derOf, encode, explicit, flags, implicit, integer, octets, opt, seq, seqOf, utf8, oid, withDefault, boolean } from './der.ts';
+
+const Inner = seq('Inner', { a: implicit(0, octets()), b: opt(implicit(1, integer())), c: withDefault(implicit(2, integer()), 1) });
+const Outer = implicit(0xbf20, seq('Outer', { inner: implicit(3, Inner), list: implicit(4, seqOf(octets())), name: opt(utf8()), ok: opt(boolean()) }));
+const Ch = choice('Ch', { x: implicit(0, integer()), y: explicit(1, Inner) });
+const Ev = flags(['install', 'enable', 'disable', 'delete'] as const);
+
+describe('DER engine', () => {
+  it('encodes and decodes a nested structure byte-exactly', () => {
+    const v = { inner: { a: hexToBytes('0102'), b: 300 }, list: [hexToBytes('aa'), hexToBytes('bbcc')], name: 'é', ok: true };
+    const der = encode(Outer, v);
+    expect(toHex(der)).toBe('bf201aa308800201028102012ca4070401aa0402bbcc0c02c3a90101ff');
+    const back = decode(Outer, der);
+    expect(back).toEqual(v);
+    expect(toHex(derOf(Outer, back))).toBe(toHex(der));
+  });
+
+  it('omits DEFAULT values and rejects them when encoded', () => {
+    expect(toHex(encode(Inner, { a: new Uint8Array(0), c: 1 }))).toBe('30028000');
+    expect(() => decode(Inner, hexToBytes('3005800082010 1'.replace(/ /g, '')))).toThrow(/DEFAULT/);
+  });
+
+  it('reports truncation, trailing bytes, wrong tags and missing fields with offsets', () => {
+    const err = (h: string) => {
+      try {
+        decode(Outer, hexToBytes(h));
+      } catch (e) {
+        return e as DerError;
+      }
+      throw new Error('no error');
+    };
+    expect(err('bf2019a30880').kind).toBe('truncated');
+    const t = err('bf2004a3028000' + '00');
+    expect(t.kind).toBe('trailing');
+    expect(t.offset).toBe(7);
+    expect(err('bf2104a3028000').kind).toBe('unexpectedTag');
+    const m = err('bf2004a3028000');
+    expect(m.kind).toBe('missingField');
+    expect(m.message).toMatch(/list/);
+    expect(m.describe()).toMatch(/offset \d+/);
+  });
+
+  it('rejects non-DER lengths, booleans and integers but accepts them in lenient mode', () => {
+    const longLen = 'bf20810aa3028000a4810400'.replace(/ /g, '');
+    expect(() => decode(Outer, hexToBytes('bf20820009a3028000a40401aa'.slice(0, 8) + ''))).toThrow(DerError);
+    const nonMinimalLen = hexToBytes('30 81 02 80 00'.replace(/ /g, ''));
+    expect(() => decode(Inner, nonMinimalLen)).toThrow(/non-minimal length/);
+    expect(decode(Inner, nonMinimalLen, { der: false })).toEqual({ a: new Uint8Array(0) });
+    expect(() => decode(seq('B', { b: boolean() }), hexToBytes('3003010101'))).toThrow(/FF/);
+    expect(() => decode(seq('I', { i: integer() }), hexToBytes('300402020001'))).toThrow(/non-minimal INTEGER/);
+    expect(() => decode(Inner, hexToBytes('3080800000000'.padEnd(14, '0')))).toThrow(DerError);
+    void longLen;
+  });
+
+  it('decodes CHOICE alternatives including explicit ones', () => {
+    expect(decode(Ch, hexToBytes('800105'))).toEqual({ x: 5 });
+    const y = encode(Ch, { y: { a: hexToBytes('01') } });
+    expect(toHex(y)).toBe('a10530038001' + '01');
+    expect(decode(Ch, y)).toEqual({ y: { a: hexToBytes('01') } });
+  });
+
+  it('encodes named bit strings minimally', () => {
+    expect(toHex(encode(Ev, ['install']))).toBe('030207' + '80');
+    expect(toHex(encode(Ev, ['delete']))).toBe('030204' + '10');
+    expect(decode(Ev, hexToBytes('03020410'))).toEqual(['delete']);
+    expect(() => decode(Ev, hexToBytes('03020411'))).toThrow(/padding/);
+  });
+
+  it('encodes OIDs', () => {
+    const O = oid();
+    expect(toHex(encode(O, '2.23.146.1.2.1.1'))).toBe('0607678112010201' + '01');
+    expect(decode(O, hexToBytes('060767811201020101'))).toBe('2.23.146.1.2.1.1');
+  });
+
+  it('skips unknown extension components but keeps them in the received DER', () => {
+    const der = hexToBytes('3006800101 850100'.replace(/ /g, '').replace('3006800101850100', '30068001018501' + '00'));
+    const v = decode(Inner, der);
+    expect(v).toEqual({ a: hexToBytes('01') });
+    expect(toHex(derOf(Inner, v))).toBe(toHex(der));
+  });
+});

@@ -1,0 +1,12 @@
+// Unit and integration tests live next to the code they test (*.test.ts).
+// Conformance suites (suites/) are run by `bridgelab certify`, not by `npm test`.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['sim/**/*.test.ts', 'certs/**/*.test.ts', 'cli/**/*.test.ts', 'rigs/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+});
