@@ -18,7 +18,6 @@ export function confirmationCodeBytes(code: string, encoding: ConfirmationCodeEn
       throw new CryptoError('invalidInput', `confirmation code is not hex: ${(e as Error).message}`, { cause: e });
     }
   }
-  // eslint-disable-next-line no-control-regex
   if (/[^\x20-\x7e]/.test(code)) throw new CryptoError('invalidInput', 'confirmation code must be printable ASCII');
   return new TextEncoder().encode(code);
 }
