@@ -74,6 +74,15 @@ describe('DER engine', () => {
     expect(decode(O, hexToBytes('060767811201020101'))).toBe('2.23.146.1.2.1.1');
   });
 
+  it('allows mandatory components to share a tag but rejects ambiguous OPTIONAL ones (X.680 25.5)', () => {
+    const Two = seq('Two', { a: seq('A', { x: integer() }), b: opt(octets()), c: seq('C', { y: integer() }) });
+    expect(decode(Two, encode(Two, { a: { x: 1 }, c: { y: 2 } }))).toEqual({ a: { x: 1 }, c: { y: 2 } });
+    expect(decode(Two, encode(Two, { a: { x: 1 }, b: hexToBytes('aa'), c: { y: 2 } }))).toEqual({ a: { x: 1 }, b: hexToBytes('aa'), c: { y: 2 } });
+    expect(() => seq('Bad', { a: opt(integer()), b: integer() })).toThrow(/tag 02 used by optional a and by b/);
+    expect(() => seq('Bad2', { a: opt(integer()), b: opt(octets()), c: integer() })).toThrow(/optional a/);
+    expect(() => seq('Ok', { a: opt(integer()), b: octets(), c: integer() })).not.toThrow();
+  });
+
   it('skips unknown extension components but keeps them in the received DER', () => {
     const der = hexToBytes('3006800101 850100'.replace(/ /g, '').replace('3006800101850100', '30068001018501' + '00'));
     const v = decode(Inner, der);

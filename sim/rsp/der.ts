@@ -214,7 +214,7 @@ export function parseTlv(input: Uint8Array, opts: ParseOptions = { der: true }):
 // ---------------------------------------------------------------------------
 // Encoding through asn1js
 
-function encodeTlv(tag: TagId, constructed: boolean, contents: Uint8Array): Uint8Array {
+export function encodeTlv(tag: TagId, constructed: boolean, contents: Uint8Array): Uint8Array {
   // Contents are already DER; asn1js writes the identifier and definite length.
   const node = new asn1js.Primitive({ idBlock: { tagClass: ASN1JS_CLASS[tag.cls], tagNumber: tag.num }, valueHex: contents });
   node.idBlock.isConstructed = constructed;
@@ -619,13 +619,20 @@ function sameValue(a: unknown, b: unknown): boolean {
 /** SEQUENCE with components in order; unknown trailing/extension components are skipped (EXTENSIBILITY IMPLIED). */
 export function seq<const F extends Fields>(name: string, fields: F): TaggableCodec<SeqValue<F>> & { readonly fields: F } {
   const specs = Object.entries(fields).map(([key, f]) => [key, toSpec(f)] as const);
-  // Two components with the same tag would make decoding ambiguous: catch schema bugs early.
-  const seen = new Map<number, string>();
-  for (const [key, s] of specs)
-    for (const t of s.codec.tags) {
-      if (seen.has(t)) throw new Error(`${name}: tag ${tagHex(t)} used by ${seen.get(t)} and ${key}`);
-      seen.set(t, key);
+  // Ambiguous tags are schema bugs: catch them early. X.680 (25.5) only requires that the
+  // tags of an OPTIONAL/DEFAULT component differ from those of the components that follow
+  // it up to and including the next mandatory one; mandatory components may share a tag
+  // (SGP.22 does this: PrepareDownloadRequest has smdpSigned2 and smdpCertificate, both 30).
+  for (let i = 0; i < specs.length; i++) {
+    const [key, s] = specs[i]!;
+    if (!s.optional) continue;
+    for (let j = i + 1; j < specs.length; j++) {
+      const [other, o] = specs[j]!;
+      const clash = s.codec.tags.find((t) => o.codec.tags.includes(t));
+      if (clash !== undefined) throw new Error(`${name}: tag ${tagHex(clash)} used by optional ${key} and by ${other}`);
+      if (!o.optional) break;
     }
+  }
   const codec = makeTaggable<SeqValue<F>>(
     name,
     U(16),
