@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { builtinRigs, capabilitiesOf, loadRig, parseRig, RigError } from './rig.ts';
+
+describe('rigs', () => {
+  it('loads every built-in rig', () => {
+    expect(builtinRigs()).toEqual(['rpi-ec25j', 'seiko', 'simcom-sim7600', 'virtual', 'virtual-external-bridge']);
+    for (const name of builtinRigs()) expect(loadRig(name).name).toBe(name);
+  });
+
+  it('derives capabilities from the parts', () => {
+    expect([...capabilitiesOf(loadRig('virtual'))].sort()).toEqual(['bridgeRestart', 'cardPowerCycle', 'embeddedSmdp', 'emulatedEuicc', 'modemFaults', 'modemPersonality', 'sgp26Trust']);
+    const real = capabilitiesOf(loadRig('rpi-ec25j'));
+    expect(real.has('emulatedEuicc')).toBe(false);
+    expect(real.has('modemFaults')).toBe(false);
+    expect(real.has('bridgeRestart')).toBe(false);
+    expect(real.has('embeddedSmdp')).toBe(true);
+  });
+
+  it('fills defaults', () => {
+    const rig = parseRig({ name: 'x', euicc: { kind: 'emulated' }, modem: { kind: 'fake' }, bridge: { kind: 'builtin' }, smdp: { kind: 'embedded' } });
+    expect(rig.euicc).toEqual({ kind: 'emulated', identity: 'both', svn: '2.5.0' });
+    expect(rig.modem).toEqual({ kind: 'fake', personality: 'quectel-ec25j', endpoint: 'pty' });
+    expect(rig.lpa.storeDataBlockSize).toBe(120);
+  });
+
+  it('names the file, the field and the problem', () => {
+    const err = (v: unknown) => {
+      try {
+        parseRig(v, 'my-rig.json');
+      } catch (e) {
+        expect(e).toBeInstanceOf(RigError);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    const base = { name: 'x', euicc: { kind: 'emulated' }, modem: { kind: 'fake' }, bridge: { kind: 'builtin' }, smdp: { kind: 'embedded' } };
+    expect(err({ ...base, bridge: { kind: 'external', command: './bridge --port {port}' } })).toMatch(/my-rig\.json: bridge\.command: .*\{tty\}/);
+    expect(err({ ...base, bridge: { kind: 'running', address: 'nohost' } })).toMatch(/bridge\.address: expected host:port/);
+    expect(err({ ...base, euicc: { kind: 'plastic' } })).toMatch(/euicc\.kind/);
+    expect(err({ ...base, typo: 1 })).toMatch(/typo/);
+    expect(err({ ...base, name: 'Bad Name' })).toMatch(/name: lowercase/);
+    expect(() => loadRig('no-such-rig')).toThrow(/no rig 'no-such-rig'/);
+  });
+});
