@@ -6,6 +6,7 @@ import { UsageError, OperationError, EXIT_FAILURE, EXIT_USAGE } from './errors.t
 export type Subcommand = (args: string[]) => Promise<number>;
 
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  certify: { summary: 'run the conformance suites on a rig and write a report', load: async () => (await import('./certify.ts')).certifyCommand },
   decode: { summary: 'decode SGP.22 DER or an activation code to JSON', load: async () => (await import('./decode.ts')).decodeCommand },
   certs: { summary: 'list, verify and issue SGP.22 test certificates', load: async () => (await import('./certs.ts')).certsCommand },
 };

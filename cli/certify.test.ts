@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certify, compareResults, junitXml, parseCertifyArgs } from './certify.ts';
+import { UsageError } from './errors.ts';
+import type { CaseResult } from '../suites/framework/verdict.ts';
+
+describe('bridgelab certify', () => {
+  let dir: string;
+  let run: Awaited<ReturnType<typeof certify>>;
+  let output = '';
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bridgelab-certify-'));
+    const opts = { ...parseCertifyArgs(['--report', dir, '--personality', 'quectel-ec25j']), include: ['cli/testdata/certify-fixture/*.suite.ts'] };
+    run = await certify(opts, (s) => void (output += s));
+  }, 180_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives each case its verdict and exits 1 when one failed', () => {
+    const verdicts = Object.fromEntries(run.results.map((r) => [r.id, r.verdict]));
+    expect(verdicts).toEqual({
+      'TC_Fixture_Certify.Verdict_Pass': 'Pass',
+      'TC_Fixture_Certify.Verdict_Fail': 'Fail',
+      'TC_Fixture_Certify.Verdict_NA': 'N/A',
+      'TC_Fixture_Certify.Verdict_Inconclusive': 'Inconclusive',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.results.find((r) => r.verdict === 'Fail')!.reason).toMatch(/step 1 \(compute\)/);
+    expect(run.results.find((r) => r.verdict === 'N/A')!.reason).toMatch(/lacks uartTiming/);
+  });
+
+  it('shows live progress and a verdict table', () => {
+    expect(output).toMatch(/PASS {2}TC_Fixture_Certify\.Verdict_Pass/);
+    expect(output).toMatch(/FAIL {2}TC_Fixture_Certify\.Verdict_Fail/);
+    expect(output).toMatch(/totals: 1 pass, 1 fail, 1 inconclusive, 1 n\/a \(3 applicable of 4\)/);
+  });
+
+  it('writes summary.json, junit.xml, evidence, allure results and the HTML report', () => {
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(summary.rig.name).toBe('virtual');
+    expect(summary.totals).toMatchObject({ Pass: 1, Fail: 1, Inconclusive: 1, 'N/A': 1 });
+    expect(summary.versions.node).toBe(process.version);
+    const pass = summary.cases.find((c: CaseResult) => c.verdict === 'Pass');
+    expect(existsSync(join(dir, pass.evidence.pcap))).toBe(true);
+    expect(existsSync(join(dir, pass.evidence.apduLog))).toBe(true);
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junit).toMatch(/<failure message=/);
+    expect(junit).toMatch(/<skipped message="N\/A/);
+    expect(junit).toMatch(/<error message="Inconclusive/);
+    expect(existsSync(join(dir, 'allure-results'))).toBe(true);
+    expect(existsSync(join(dir, 'html', 'index.html'))).toBe(true);
+  });
+
+  it('lists verdict changes against an older report', () => {
+    const mk = (id: string, verdict: CaseResult['verdict']): CaseResult => ({ id, title: id, group: 'Bridge transport', personality: 'p', verdict, durationMs: 1, requirement: '', evidence: {} });
+    expect(compareResults([mk('A', 'Pass'), mk('B', 'Pass'), mk('C', 'Fail')], [mk('A', 'Pass'), mk('B', 'Fail'), mk('D', 'Pass')])).toEqual([
+      { id: 'B', personality: 'p', before: 'Pass', after: 'Fail' },
+      { id: 'C', personality: 'p', before: 'Fail', after: 'absent' },
+      { id: 'D', personality: 'p', before: 'absent', after: 'Pass' },
+    ]);
+    expect(junitXml([mk('A&B', 'Pass')])).toMatch(/A&amp;B/);
+  });
+
+  it('rejects bad arguments with usage errors', () => {
+    expect(() => parseCertifyArgs(['--rig', 'nope'])).toThrow(UsageError);
+    expect(() => parseCertifyArgs(['--personality', 'nokia-3310'])).toThrow(/unknown personality/);
+    expect(() => parseCertifyArgs(['--shard', '3/2'])).toThrow(/between 1 and 2/);
+    expect(() => parseCertifyArgs(['--only', '('])).toThrow(/regular expression/);
+    expect(() => parseCertifyArgs(['--bridge', 'just words'])).toThrow(/--bridge/);
+    expect(() => parseCertifyArgs(['--rig', 'rpi-ec25j', '--personality', 'seiko'])).toThrow(/fake modems only/);
+    expect(parseCertifyArgs(['--bridge', './mybridge --tty {tty} --port {port}']).rig.bridge).toMatchObject({ kind: 'external' });
+  });
+});

@@ -1,0 +1,323 @@
+// `bridgelab certify`: runs the conformance suites (suites/) through vitest,
+// programmatically, once per modem personality, on the chosen rig; shows live
+// progress per test case, prints a verdict table and writes the report directory:
+// summary.json, junit.xml, allure-results/, the offline HTML report (allure v3,
+// html/) and per-case evidence (cases/<personality>/<id>/). Exit 0 only when no
+// applicable case failed or was inconclusive.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.ts';
+import { builtinRigs, capabilitiesOf, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
+import { ENV } from '../suites/framework/env.ts';
+import { readCaseResults, totals, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
+import { writeFileAtomic } from '../sim/store/atomic-file.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const HELP = `usage: bridgelab certify [--rig NAME|FILE] [--bridge builtin|HOST:PORT|'CMD {tty} ...']
+                         [--personality NAME|all] [--only PATTERN] [--shard I/N]
+                         [--report DIR] [--compare OLD_REPORT] [--no-html]
+
+Runs the conformance suites on a rig and writes a report (default reports/<timestamp>/).
+  --rig          built-in rig (${'%RIGS%'}) or a rig JSON file (default: virtual)
+  --bridge       override the rig's bridge: 'builtin', a running bridge at HOST:PORT,
+                 or a command template launched against the fake modem's PTY
+  --personality  modem personality of a fake-modem rig, or 'all' (one pass each)
+  --only         run only the cases whose id or title contains PATTERN (regex)
+  --shard        run shard I of N (vitest sharding); merge with 'bridgelab report merge'
+  --compare      list the cases whose verdict changed against an earlier report
+Exit codes: 0 all applicable cases passed, 1 a case failed or was inconclusive, 2 usage.`;
+
+export interface CertifyOptions {
+  rig: Rig;
+  rigSource: string;
+  personalities: string[];
+  only?: string;
+  shard?: string;
+  reportDir: string;
+  html: boolean;
+  compare?: string;
+  /** glob of suite files (tests of certify itself use fixtures) */
+  include?: string[];
+}
+
+export function listPersonalities(): string[] {
+  const dir = join(ROOT, 'sim', 'modem', 'personalities');
+  if (!existsSync(dir)) return [];
+  return spawnSync('ls', [dir], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+function applyBridgeOverride(rig: Rig, bridge: string): Rig {
+  let value: unknown;
+  if (bridge === 'builtin') value = { kind: 'builtin' };
+  else if (bridge.includes('{tty}')) value = { kind: 'external', command: bridge };
+  else if (/^[^\s]+:\d+$/.test(bridge)) value = { kind: 'running', address: bridge };
+  else throw new UsageError(`--bridge must be 'builtin', HOST:PORT or a command template containing {tty}; got '${bridge}'`);
+  return parseRig({ ...rig, bridge: value }, '--bridge');
+}
+
+export function parseCertifyArgs(args: string[], now = new Date()): CertifyOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: false,
+      options: {
+        rig: { type: 'string', default: 'virtual' },
+        bridge: { type: 'string' },
+        personality: { type: 'string' },
+        only: { type: 'string' },
+        shard: { type: 'string' },
+        report: { type: 'string' },
+        compare: { type: 'string' },
+        'no-html': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${HELP.replace('%RIGS%', builtinRigs().join(', '))}`);
+  }
+  const v = parsed.values;
+  if (v.help) throw new UsageError(HELP.replace('%RIGS%', builtinRigs().join(', ')));
+  let rig: Rig;
+  try {
+    rig = loadRig(v.rig!);
+    if (v.bridge) rig = applyBridgeOverride(rig, v.bridge);
+  } catch (err) {
+    if (err instanceof RigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const known = listPersonalities();
+  let personalities: string[];
+  if (rig.modem.kind === 'fake') {
+    const want = v.personality ?? rig.modem.personality;
+    personalities = want === 'all' ? known : want.split(',');
+    for (const p of personalities) if (!known.includes(p)) throw new UsageError(`unknown personality '${p}'; known: ${known.join(', ')}, all`);
+  } else {
+    if (v.personality && v.personality !== rig.modem.personality)
+      throw new UsageError(`rig '${rig.name}' drives a real modem (${rig.modem.personality ?? 'unspecified'}); --personality applies to fake modems only`);
+    personalities = [rig.modem.personality ?? 'real-modem'];
+  }
+  if (v.shard && !/^\d+\/\d+$/.test(v.shard)) throw new UsageError(`--shard must look like 1/4, got '${v.shard}'`);
+  if (v.shard) {
+    const [i, n] = v.shard.split('/').map(Number) as [number, number];
+    if (i < 1 || i > n) throw new UsageError(`--shard ${v.shard}: index must be between 1 and ${n}`);
+  }
+  if (v.only !== undefined) {
+    try {
+      new RegExp(v.only);
+    } catch {
+      throw new UsageError(`--only '${v.only}' is not a valid regular expression`);
+    }
+  }
+  if (v.compare && !existsSync(join(v.compare, 'summary.json'))) throw new UsageError(`--compare: no summary.json in '${v.compare}'`);
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return {
+    rig,
+    rigSource: v.rig!,
+    personalities,
+    ...(v.only !== undefined ? { only: v.only } : {}),
+    ...(v.shard ? { shard: v.shard } : {}),
+    reportDir: resolve(v.report ?? join(ROOT, 'reports', stamp)),
+    html: !v['no-html'],
+    ...(v.compare ? { compare: v.compare } : {}),
+  };
+}
+
+interface SeenCase {
+  name: string;
+  state: string;
+  error?: string;
+}
+
+const SYMBOL: Record<Verdict, string> = { Pass: 'PASS', Fail: 'FAIL', Inconclusive: 'INCO', 'N/A': 'N/A ' };
+
+function verdictOfState(state: string): Verdict {
+  return state === 'passed' ? 'Pass' : state === 'failed' ? 'Fail' : 'N/A';
+}
+
+/** Run the suites for one personality; returns what vitest reported. */
+async function runPass(opts: CertifyOptions, personality: string, out: (s: string) => void): Promise<SeenCase[]> {
+  const { startVitest } = await import('vitest/node');
+  const seen: SeenCase[] = [];
+  const progress = {
+    onTestCaseResult(testCase: { name: string; result(): { state: string; note?: string; errors?: readonly { message: string }[] }; diagnostic(): { duration: number } | undefined }) {
+      const r = testCase.result();
+      const ms = testCase.diagnostic()?.duration;
+      const verdict = r.note?.startsWith('Inconclusive') ? 'Inconclusive' : verdictOfState(r.state);
+      seen.push({ name: testCase.name, state: r.state, ...(r.errors?.[0] ? { error: r.errors[0].message } : {}) });
+      out(`  ${SYMBOL[verdict]}  ${testCase.name}${ms !== undefined ? ` (${Math.round(ms)} ms)` : ''}${r.note ? `  [${r.note}]` : ''}\n`);
+    },
+  };
+  process.env[ENV.rigFile] = join(opts.reportDir, 'rig.json');
+  process.env[ENV.personality] = personality;
+  process.env[ENV.reportDir] = opts.reportDir;
+  const vitest = await startVitest(
+    'test',
+    [],
+    {
+      root: ROOT,
+      config: join(ROOT, 'suites', 'vitest.config.ts'),
+      watch: false,
+      ...(opts.include ? { include: opts.include } : {}),
+      ...(opts.only !== undefined ? { testNamePattern: opts.only } : {}),
+      ...(opts.shard ? { shard: opts.shard } : {}),
+      reporters: [progress, ['allure-vitest/reporter', { resultsDir: join(opts.reportDir, 'allure-results'), environmentInfo: { personality, rig: opts.rig.name } }]],
+      passWithNoTests: true,
+    },
+    {},
+  );
+  await vitest?.close();
+  process.exitCode = 0; // the verdicts decide, not vitest
+  return seen;
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
+
+export function junitXml(results: readonly CaseResult[]): string {
+  const byGroup = new Map<string, CaseResult[]>();
+  for (const r of results) {
+    const key = `${r.personality} / ${r.group}`;
+    byGroup.set(key, [...(byGroup.get(key) ?? []), r]);
+  }
+  const suites = [...byGroup.entries()].map(([name, cases]) => {
+    const t = totals(cases);
+    const body = cases
+      .map((c) => {
+        const inner =
+          c.verdict === 'Fail'
+            ? `<failure message="${xmlEscape(c.reason ?? '')}"/>`
+            : c.verdict === 'Inconclusive'
+              ? `<error message="${xmlEscape(`Inconclusive: ${c.reason ?? ''}`)}"/>`
+              : c.verdict === 'N/A'
+                ? `<skipped message="${xmlEscape(`N/A: ${c.reason ?? ''}`)}"/>`
+                : '';
+        return `    <testcase classname="${xmlEscape(name)}" name="${xmlEscape(`${c.id}: ${c.title}`)}" time="${(c.durationMs / 1000).toFixed(3)}">${inner}</testcase>`;
+      })
+      .join('\n');
+    return `  <testsuite name="${xmlEscape(name)}" tests="${t.total}" failures="${t.Fail}" errors="${t.Inconclusive}" skipped="${t['N/A']}">\n${body}\n  </testsuite>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="bridgelab certify">\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+export interface VerdictChange {
+  id: string;
+  personality: string;
+  before: Verdict | 'absent';
+  after: Verdict | 'absent';
+}
+
+export function compareResults(before: readonly CaseResult[], after: readonly CaseResult[]): VerdictChange[] {
+  const key = (r: CaseResult) => `${r.personality}\u0000${r.id}`;
+  const old = new Map(before.map((r) => [key(r), r]));
+  const now = new Map(after.map((r) => [key(r), r]));
+  const changes: VerdictChange[] = [];
+  for (const k of new Set([...old.keys(), ...now.keys()])) {
+    const b = old.get(k);
+    const a = now.get(k);
+    if (b?.verdict === a?.verdict) continue;
+    const r = (a ?? b)!;
+    changes.push({ id: r.id, personality: r.personality, before: b?.verdict ?? 'absent', after: a?.verdict ?? 'absent' });
+  }
+  return changes.sort((x, y) => x.personality.localeCompare(y.personality) || x.id.localeCompare(y.id));
+}
+
+function packageVersion(name: string): string {
+  try {
+    const file = name === 'bridgelab' ? join(ROOT, 'package.json') : join(ROOT, 'node_modules', name, 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function readIdentities(reportDir: string): Record<string, unknown> {
+  const file = join(reportDir, 'identity.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+}
+
+export async function certify(opts: CertifyOptions, out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<{ exitCode: number; results: CaseResult[] }> {
+  mkdirSync(opts.reportDir, { recursive: true });
+  writeFileAtomic(join(opts.reportDir, 'rig.json'), JSON.stringify(opts.rig, null, 1), 0o644);
+  const startedAt = new Date();
+  out(`bridgelab certify: rig '${opts.rig.name}', personalities ${opts.personalities.join(', ')}, report ${opts.reportDir}\n`);
+  const seenAll: { personality: string; seen: SeenCase[] }[] = [];
+  for (const personality of opts.personalities) {
+    out(`\n== ${personality}\n`);
+    seenAll.push({ personality, seen: await runPass(opts, personality, out) });
+  }
+  const results = readCaseResults(opts.reportDir);
+  // A case vitest ran whose result file is missing (framework crash): Inconclusive.
+  for (const { personality, seen } of seenAll)
+    for (const s of seen) {
+      const id = s.name.split(':')[0]!;
+      if (!results.some((r) => r.personality === personality && r.id === id) && s.state !== 'skipped')
+        results.push({ id, title: s.name, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, durationMs: 0, requirement: '', evidence: {} });
+    }
+  const t = totals(results);
+  const summary = {
+    tool: { name: 'bridgelab', version: packageVersion('bridgelab') },
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    rig: { name: opts.rig.name, source: opts.rigSource, description: opts.rig.description, definition: opts.rig, capabilities: [...capabilitiesOf(opts.rig)].sort() },
+    identities: readIdentities(opts.reportDir),
+    versions: { node: process.version, vitest: packageVersion('vitest'), allure: packageVersion('allure'), 'allure-vitest': packageVersion('allure-vitest') },
+    personalities: opts.personalities,
+    ...(opts.only !== undefined ? { only: opts.only } : {}),
+    ...(opts.shard ? { shard: opts.shard } : {}),
+    totals: t,
+    cases: results,
+  };
+  writeFileAtomic(join(opts.reportDir, 'summary.json'), JSON.stringify(summary, null, 1), 0o644);
+  writeFileAtomic(join(opts.reportDir, 'junit.xml'), junitXml(results), 0o644);
+  if (opts.html && existsSync(join(opts.reportDir, 'allure-results'))) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'allure', 'cli.js'), 'generate', join(opts.reportDir, 'allure-results'), '-o', join(opts.reportDir, 'html'), '--name', `bridgelab certify: ${opts.rig.name}`], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (r.status !== 0) out(`warning: the HTML report could not be built: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n')[0]}\n`);
+  }
+  out(`\n${verdictTable(results)}\n`);
+  out(`totals: ${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a (${t.applicable} applicable of ${t.total})\n`);
+  out(`report: ${relative(process.cwd(), opts.reportDir) || '.'}\n`);
+  if (opts.compare) {
+    const old = JSON.parse(readFileSync(join(opts.compare, 'summary.json'), 'utf8')) as { cases: CaseResult[] };
+    const changes = compareResults(old.cases, results);
+    writeFileSync(join(opts.reportDir, 'changes.json'), JSON.stringify(changes, null, 1));
+    out(changes.length ? `\nverdicts changed against ${opts.compare}:\n${changes.map((c) => `  ${c.personality}  ${c.id}: ${c.before} -> ${c.after}`).join('\n')}\n` : `\nno verdict changed against ${opts.compare}\n`);
+  }
+  return { exitCode: t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0, results };
+}
+
+export function verdictTable(results: readonly CaseResult[]): string {
+  const groups = new Map<string, Record<Verdict, number>>();
+  for (const r of results) {
+    const k = `${r.personality.padEnd(16)} ${r.group}`;
+    const g = groups.get(k) ?? { Pass: 0, Fail: 0, Inconclusive: 0, 'N/A': 0 };
+    g[r.verdict]++;
+    groups.set(k, g);
+  }
+  const lines = [`${'PERSONALITY'.padEnd(16)} ${'GROUP'.padEnd(34)} PASS FAIL INCO  N/A`];
+  for (const [k, g] of groups) {
+    const [p, ...rest] = k.split(' ').filter(Boolean);
+    lines.push(`${p!.padEnd(16)} ${rest.join(' ').padEnd(34)} ${String(g.Pass).padStart(4)} ${String(g.Fail).padStart(4)} ${String(g.Inconclusive).padStart(4)} ${String(g['N/A']).padStart(4)}`);
+  }
+  const failed = results.filter((r) => r.verdict === 'Fail' || r.verdict === 'Inconclusive');
+  if (failed.length) lines.push('', 'not passed:', ...failed.map((r) => `  ${r.verdict.padEnd(12)} ${r.personality}  ${r.id}: ${r.reason ?? ''}`));
+  return lines.join('\n');
+}
+
+export async function certifyCommand(args: string[]): Promise<number> {
+  const opts = parseCertifyArgs(args);
+  const { exitCode } = await certify(opts);
+  return exitCode;
+}
