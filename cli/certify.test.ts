@@ -72,3 +72,25 @@ describe('bridgelab certify', () => {
     expect(parseCertifyArgs(['--bridge', './mybridge --tty {tty} --port {port}']).rig.bridge).toMatchObject({ kind: 'external' });
   });
 });
+
+describe('sharded certify runs', () => {
+  it('runs shards separately and merges them into one report', async () => {
+    const { mergeReports } = await import('./report.ts');
+    const base = mkdtempSync(join(tmpdir(), 'bridgelab-shards-'));
+    try {
+      const include = ['cli/testdata/certify-fixture/*.suite.ts'];
+      for (const shard of ['1/2', '2/2']) {
+        const opts = { ...parseCertifyArgs(['--report', join(base, shard.replace('/', 'of')), '--shard', shard, '--no-html']), include };
+        await certify(opts, () => {});
+      }
+      let text = '';
+      const code = await mergeReports([join(base, '1of2'), join(base, '2of2')], join(base, 'merged'), false, (s) => void (text += s));
+      const summary = JSON.parse(readFileSync(join(base, 'merged', 'summary.json'), 'utf8'));
+      expect(summary.totals.total).toBe(4);
+      expect(code).toBe(1);
+      expect(text).toMatch(/merged 2 reports/);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

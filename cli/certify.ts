@@ -245,6 +245,44 @@ function readIdentities(reportDir: string): Record<string, unknown> {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
 }
 
+export interface ReportMeta {
+  startedAt: Date;
+  rig: Rig;
+  rigSource: string;
+  personalities: string[];
+  only?: string;
+  shard?: string;
+  html: boolean;
+}
+
+/** Write summary.json, junit.xml and the HTML report of the case results in `reportDir`. */
+export function writeReport(reportDir: string, results: CaseResult[], meta: ReportMeta, out: (s: string) => void): ReturnType<typeof totals> {
+  const t = totals(results);
+  const summary = {
+    tool: { name: 'bridgelab', version: packageVersion('bridgelab') },
+    startedAt: meta.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    rig: { name: meta.rig.name, source: meta.rigSource, description: meta.rig.description, definition: meta.rig, capabilities: [...capabilitiesOf(meta.rig)].sort() },
+    identities: readIdentities(reportDir),
+    versions: { node: process.version, vitest: packageVersion('vitest'), allure: packageVersion('allure'), 'allure-vitest': packageVersion('allure-vitest') },
+    personalities: meta.personalities,
+    ...(meta.only !== undefined ? { only: meta.only } : {}),
+    ...(meta.shard ? { shard: meta.shard } : {}),
+    totals: t,
+    cases: results,
+  };
+  writeFileAtomic(join(reportDir, 'summary.json'), JSON.stringify(summary, null, 1), 0o644);
+  writeFileAtomic(join(reportDir, 'junit.xml'), junitXml(results), 0o644);
+  if (meta.html && existsSync(join(reportDir, 'allure-results'))) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'allure', 'cli.js'), 'generate', join(reportDir, 'allure-results'), '-o', join(reportDir, 'html'), '--name', `bridgelab certify: ${meta.rig.name}`], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (r.status !== 0) out(`warning: the HTML report could not be built: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n')[0]}\n`);
+  }
+  return t;
+}
+
 export async function certify(opts: CertifyOptions, out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<{ exitCode: number; results: CaseResult[] }> {
   mkdirSync(opts.reportDir, { recursive: true });
   writeFileAtomic(join(opts.reportDir, 'rig.json'), JSON.stringify(opts.rig, null, 1), 0o644);
@@ -263,29 +301,15 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
       if (!results.some((r) => r.personality === personality && r.id === id) && s.state !== 'skipped')
         results.push({ id, title: s.name, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, durationMs: 0, requirement: '', evidence: {} });
     }
-  const t = totals(results);
-  const summary = {
-    tool: { name: 'bridgelab', version: packageVersion('bridgelab') },
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    rig: { name: opts.rig.name, source: opts.rigSource, description: opts.rig.description, definition: opts.rig, capabilities: [...capabilitiesOf(opts.rig)].sort() },
-    identities: readIdentities(opts.reportDir),
-    versions: { node: process.version, vitest: packageVersion('vitest'), allure: packageVersion('allure'), 'allure-vitest': packageVersion('allure-vitest') },
+  const t = writeReport(opts.reportDir, results, {
+    startedAt,
+    rig: opts.rig,
+    rigSource: opts.rigSource,
     personalities: opts.personalities,
     ...(opts.only !== undefined ? { only: opts.only } : {}),
     ...(opts.shard ? { shard: opts.shard } : {}),
-    totals: t,
-    cases: results,
-  };
-  writeFileAtomic(join(opts.reportDir, 'summary.json'), JSON.stringify(summary, null, 1), 0o644);
-  writeFileAtomic(join(opts.reportDir, 'junit.xml'), junitXml(results), 0o644);
-  if (opts.html && existsSync(join(opts.reportDir, 'allure-results'))) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'allure', 'cli.js'), 'generate', join(opts.reportDir, 'allure-results'), '-o', join(opts.reportDir, 'html'), '--name', `bridgelab certify: ${opts.rig.name}`], {
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    if (r.status !== 0) out(`warning: the HTML report could not be built: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n')[0]}\n`);
-  }
+    html: opts.html,
+  }, out);
   out(`\n${verdictTable(results)}\n`);
   out(`totals: ${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a (${t.applicable} applicable of ${t.total})\n`);
   out(`report: ${relative(process.cwd(), opts.reportDir) || '.'}\n`);
