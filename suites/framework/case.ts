@@ -40,6 +40,11 @@ export class SetupFailure extends Error {
   override readonly name = 'SetupFailure';
 }
 
+/** Thrown by `c.notApplicable()` when applicability can only be decided at run time. */
+export class NotApplicable extends Error {
+  override readonly name = 'NotApplicable';
+}
+
 export class CaseRun {
   readonly trace = new Trace();
   private stepsRun = 0;
@@ -71,6 +76,11 @@ export class CaseRun {
       e.message = `step ${n} (${s.action}): ${e.message}`;
       throw e;
     }
+  }
+
+  /** The rig turned out not to support this case (e.g. no container engine): verdict N/A. */
+  notApplicable(reason: string): never {
+    throw new NotApplicable(reason);
   }
 
   get lastStep(): number {
@@ -117,9 +127,12 @@ export function tc(spec: CaseSpec, body: (c: CaseRun) => Promise<void>): void {
       try {
         await body(run);
       } catch (err) {
-        verdict = err instanceof SetupFailure ? 'Inconclusive' : 'Fail';
         reason = (err as Error).message;
-        failure = err;
+        if (err instanceof NotApplicable) verdict = 'N/A';
+        else {
+          verdict = err instanceof SetupFailure ? 'Inconclusive' : 'Fail';
+          failure = err;
+        }
       }
     }
     const evidence: Record<string, string> = {};

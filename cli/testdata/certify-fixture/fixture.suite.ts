@@ -26,3 +26,6 @@ tc({ ...base, id: 'TC_Fixture_Certify.Verdict_Inconclusive', title: 'set-up fail
   });
   await c.step(1, () => undefined);
 });
+tc({ ...base, id: 'TC_Fixture_Certify.Verdict_RuntimeNA', title: 'not applicable at run time' }, async (c) => {
+  c.notApplicable('no container engine');
+});
