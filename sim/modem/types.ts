@@ -1,10 +1,7 @@
 // Shared types of the fake modem: the card contract it forwards APDUs to, the
 // +CME ERROR table of 3GPP TS 27.007 9.2.1 (numeric codes and the verbose texts
 // +CMEE=2 prints), and the typed errors every sim/modem module throws.
-// ApduTransport is structurally identical to the one in sim/apdu/apdu.ts (DESIGN.md
-// "Contracts"); the lead switches this declaration to an import of that one.
-
-/** Something that carries APDUs to a card: transmit returns the R-APDU (SW included). */
+// ApduTransport is the shared contract of sim/apdu/apdu.ts (DESIGN.md "Contracts").
 import type { ApduTransport } from '../apdu/apdu.ts';
 
 export type { ApduTransport };
