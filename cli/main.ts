@@ -10,6 +10,7 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
   report: { summary: 'merge the reports of sharded certify runs', load: async () => (await import('./report.ts')).reportCommand },
   modem: { summary: 'fake modem (personality) on a PTY for a bridge under test', load: async () => (await import('../sim/modem/cli.ts')).modemCommand },
   bridge: { summary: 'run the reference LPA Bridge on a modem serial port', load: async () => (await import('./bridge.ts')).bridgeCommand },
+  lpa: { summary: 'test LPA (lpac-compatible JSON): chip info, profiles, download, notifications', load: async () => (await import('./lpa.ts')).lpaCommand },
   decode: { summary: 'decode SGP.22 DER or an activation code to JSON', load: async () => (await import('./decode.ts')).decodeCommand },
   certs: { summary: 'list, verify and issue SGP.22 test certificates', load: async () => (await import('./certs.ts')).certsCommand },
 };
