@@ -25,6 +25,7 @@ describe('bridgelab certify', () => {
       'TC_Fixture_Certify.Verdict_NA': 'N/A',
       'TC_Fixture_Certify.Verdict_Inconclusive': 'Inconclusive',
       'TC_Fixture_Certify.Verdict_RuntimeNA': 'N/A',
+      'suite:cli/testdata/certify-fixture/broken.suite.ts': 'Inconclusive',
     });
     expect(run.exitCode).toBe(1);
     expect(run.results.find((r) => r.verdict === 'Fail')!.reason).toMatch(/step 1 \(compute\)/);
@@ -34,13 +35,13 @@ describe('bridgelab certify', () => {
   it('shows live progress and a verdict table', () => {
     expect(output).toMatch(/PASS {2}TC_Fixture_Certify\.Verdict_Pass/);
     expect(output).toMatch(/FAIL {2}TC_Fixture_Certify\.Verdict_Fail/);
-    expect(output).toMatch(/totals: 1 pass, 1 fail, 1 inconclusive, 2 n\/a \(3 applicable of 5\)/);
+    expect(output).toMatch(/totals: 1 pass, 1 fail, 2 inconclusive, 2 n\/a \(4 applicable of 6\)/);
   });
 
   it('writes summary.json, junit.xml, evidence, allure results and the HTML report', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     expect(summary.rig.name).toBe('virtual');
-    expect(summary.totals).toMatchObject({ Pass: 1, Fail: 1, Inconclusive: 1, 'N/A': 2 });
+    expect(summary.totals).toMatchObject({ Pass: 1, Fail: 1, Inconclusive: 2, 'N/A': 2 });
     expect(summary.versions.node).toBe(process.version);
     const pass = summary.cases.find((c: CaseResult) => c.verdict === 'Pass');
     expect(existsSync(join(dir, pass.evidence.pcap))).toBe(true);
@@ -87,7 +88,7 @@ describe('sharded certify runs', () => {
       let text = '';
       const code = await mergeReports([join(base, '1of2'), join(base, '2of2')], join(base, 'merged'), false, (s) => void (text += s));
       const summary = JSON.parse(readFileSync(join(base, 'merged', 'summary.json'), 'utf8'));
-      expect(summary.totals.total).toBe(5);
+      expect(summary.totals.total).toBe(6);
       expect(code).toBe(1);
       expect(text).toMatch(/merged 2 reports/);
     } finally {

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 import { builtinRigs, capabilitiesOf, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
 import { ENV } from '../suites/framework/env.ts';
-import { readCaseResults, totals, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
+import { readCaseResults, totals, writeCaseResult, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -137,6 +137,11 @@ interface SeenCase {
   error?: string;
 }
 
+interface BrokenFile {
+  file: string;
+  error: string;
+}
+
 const SYMBOL: Record<Verdict, string> = { Pass: 'PASS', Fail: 'FAIL', Inconclusive: 'INCO', 'N/A': 'N/A ' };
 
 function verdictOfState(state: string): Verdict {
@@ -144,10 +149,19 @@ function verdictOfState(state: string): Verdict {
 }
 
 /** Run the suites for one personality; returns what vitest reported. */
-async function runPass(opts: CertifyOptions, personality: string, out: (s: string) => void): Promise<SeenCase[]> {
+async function runPass(opts: CertifyOptions, personality: string, out: (s: string) => void): Promise<{ seen: SeenCase[]; broken: BrokenFile[] }> {
   const { startVitest } = await import('vitest/node');
   const seen: SeenCase[] = [];
+  const broken: BrokenFile[] = [];
   const progress = {
+    onTestModuleEnd(testModule: { moduleId: string; errors(): readonly { message: string }[] }) {
+      const errors = testModule.errors();
+      if (errors.length) {
+        const file = relative(ROOT, testModule.moduleId);
+        broken.push({ file, error: errors[0]!.message });
+        out(`  INCO  ${file}: suite file failed: ${errors[0]!.message}\n`);
+      }
+    },
     onTestCaseResult(testCase: { name: string; result(): { state: string; note?: string; errors?: readonly { message: string }[] }; diagnostic(): { duration: number } | undefined }) {
       const r = testCase.result();
       const ms = testCase.diagnostic()?.duration;
@@ -176,7 +190,7 @@ async function runPass(opts: CertifyOptions, personality: string, out: (s: strin
   );
   await vitest?.close();
   process.exitCode = 0; // the verdicts decide, not vitest
-  return seen;
+  return { seen, broken };
 }
 
 function xmlEscape(s: string): string {
@@ -288,19 +302,27 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
   writeFileAtomic(join(opts.reportDir, 'rig.json'), JSON.stringify(opts.rig, null, 1), 0o644);
   const startedAt = new Date();
   out(`bridgelab certify: rig '${opts.rig.name}', personalities ${opts.personalities.join(', ')}, report ${opts.reportDir}\n`);
-  const seenAll: { personality: string; seen: SeenCase[] }[] = [];
+  const seenAll: { personality: string; seen: SeenCase[]; broken: BrokenFile[] }[] = [];
   for (const personality of opts.personalities) {
     out(`\n== ${personality}\n`);
-    seenAll.push({ personality, seen: await runPass(opts, personality, out) });
+    seenAll.push({ personality, ...(await runPass(opts, personality, out)) });
   }
   const results = readCaseResults(opts.reportDir);
   // A case vitest ran whose result file is missing (framework crash): Inconclusive.
+  // Suite files that failed to load and cases without a result file (framework crash)
+  // are Inconclusive, persisted like every other result so that merges keep them.
+  const synthetic: CaseResult[] = [];
+  for (const { personality, broken } of seenAll)
+    for (const b of broken)
+      synthetic.push({ id: `suite:${b.file}`, title: `suite file ${b.file}`, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `the suite file failed to load or run: ${b.error}`, durationMs: 0, requirement: '', evidence: {} });
   for (const { personality, seen } of seenAll)
     for (const s of seen) {
       const id = s.name.split(':')[0]!;
       if (!results.some((r) => r.personality === personality && r.id === id) && s.state !== 'skipped')
-        results.push({ id, title: s.name, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, durationMs: 0, requirement: '', evidence: {} });
+        synthetic.push({ id, title: s.name, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, durationMs: 0, requirement: '', evidence: {} });
     }
+  for (const r of synthetic) writeCaseResult(opts.reportDir, r);
+  results.push(...synthetic);
   const t = writeReport(opts.reportDir, results, {
     startedAt,
     rig: opts.rig,

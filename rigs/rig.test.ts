@@ -19,7 +19,7 @@ describe('rigs', () => {
   it('fills defaults', () => {
     const rig = parseRig({ name: 'x', euicc: { kind: 'emulated' }, modem: { kind: 'fake' }, bridge: { kind: 'builtin' }, smdp: { kind: 'embedded' } });
     expect(rig.euicc).toEqual({ kind: 'emulated', identity: 'both', svn: '2.5.0' });
-    expect(rig.modem).toEqual({ kind: 'fake', personality: 'quectel-ec25j', endpoint: 'pty' });
+    expect(rig.modem).toEqual({ kind: 'fake', personality: 'quectel-ec25j', endpoint: 'pty', timeScale: 1 });
     expect(rig.lpa.storeDataBlockSize).toBe(120);
   });
 

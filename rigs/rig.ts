@@ -57,6 +57,8 @@ const modem = z.discriminatedUnion('kind', [
       endpoint: z.enum(['mock', 'pty']).default('pty'),
       /** emulate UART timing at this baud rate (omit for unthrottled) */
       baud: z.number().int().positive().optional(),
+      /** scale of the personality's latencies and restart times (1 = as characterised; smaller = faster runs) */
+      timeScale: z.number().min(0).max(10).default(1),
     })
     .strict(),
   z.object({ kind: z.literal('serial'), path: z.string().min(1), baud: z.number().int().positive().default(115200), personality: z.string().optional() }).strict(),

@@ -34,7 +34,7 @@ export interface CaseSpec {
   timeoutMs?: number;
 }
 
-const CASE_ID = /^TC_[A-Za-z0-9+]+(?:-[A-Za-z0-9+]+)*_[A-Za-z0-9+]+\.[A-Za-z0-9]+_[A-Za-z0-9]+$/;
+const CASE_ID = /^TC_[A-Za-z0-9+]+(?:-[A-Za-z0-9+]+)*_[A-Za-z0-9+]+(?:-[A-Za-z0-9+]+)*\.[A-Za-z0-9]+_[A-Za-z0-9]+$/;
 
 export class SetupFailure extends Error {
   override readonly name = 'SetupFailure';

@@ -1,0 +1,349 @@
+// Brings a rig to life for the suites: the parts the rig simulates (software
+// eUICC, fake modem on a real PTY, reference bridge or a vendor's bridge process,
+// embedded SM-DP+) are started here, and the real ones (bridge at host:port, card
+// eUICC behind a real modem) are only connected to. Every hop the rig can see is
+// tapped into the current case's Trace: LPA<->bridge APDUs (vpcd), AT lines (fake
+// modem side), modem<->card APDUs (emulated card), ES9+/ES11 HTTP.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApduTransport } from '../../sim/apdu/apdu.ts';
+import { createEuicc, type Euicc } from '../../sim/euicc/euicc.ts';
+import type { EuiccOptions } from '../../sim/euicc/options.ts';
+import { startPtyModem, type PtyModem } from '../../sim/modem/serial.ts';
+import type { VirtualModem } from '../../sim/modem/modem.ts';
+import { startBridge, type Bridge, type BridgeOptions } from '../../sim/bridge/bridge.ts';
+import { connectVpcdReader, listenVpcdReader, type VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
+import { Lpa, type LpaOptions } from '../../sim/lpa/flows.ts';
+import type { RspHttpOptions } from '../../sim/lpa/rsp-http.ts';
+import type { Es10Options } from '../../sim/lpa/es10.ts';
+import { startSmdp, type SmdpOptions, type SmdpServer } from '../../sim/smdp/index.ts';
+import { Trace } from '../../sim/trace/trace.ts';
+import type { SuiteEnv } from './env.ts';
+
+export interface RigParts {
+  euicc?: EuiccOptions;
+  smdp?: Partial<Omit<SmdpOptions, 'dataDir'>>;
+  bridge?: Partial<Omit<BridgeOptions, 'serial' | 'listen' | 'connect' | 'onTrace' | 'log'>>;
+}
+
+export interface LpaHandle {
+  lpa: Lpa;
+  transport: VpcdReaderTransport;
+  close(): Promise<void>;
+}
+
+export class RigRuntime {
+  /** the trace of the case being run (cases replace it) */
+  trace = new Trace();
+  euicc: Euicc | undefined;
+  modem: VirtualModem | undefined;
+  smdp: SmdpServer | undefined;
+  bridge: Bridge | undefined;
+  private pty: PtyModem | undefined;
+  private bridgeProcess: ChildProcess | undefined;
+  private bridgeLog: string[] = [];
+  private lpaPort = 0;
+  private readonly tmp = mkdtempSync(join(tmpdir(), 'bridgelab-rig-'));
+  private readonly cleanups: (() => Promise<void>)[] = [];
+
+  private constructor(
+    readonly env: SuiteEnv,
+    private readonly parts: RigParts,
+  ) {}
+
+  static async start(env: SuiteEnv, parts: RigParts = {}): Promise<RigRuntime> {
+    const rt = new RigRuntime(env, parts);
+    try {
+      await rt.startParts();
+    } catch (err) {
+      await rt.close();
+      throw err;
+    }
+    return rt;
+  }
+
+  get personality(): string {
+    return this.env.personality;
+  }
+
+  /** vpcd address of the bridge when it listens for the LPA */
+  bridgeAddress: { host: string; port: number } | undefined;
+
+  private async startParts(): Promise<void> {
+    const { rig } = this.env;
+    if (rig.smdp.kind === 'embedded') {
+      this.smdp = await startSmdp({ dataDir: join(this.tmp, 'smdp'), host: rig.smdp.bind, port: 0, hostname: rig.smdp.hostname, ...this.parts.smdp });
+      this.cleanups.push(() => this.smdp!.close());
+    }
+    if (rig.euicc.kind === 'emulated') {
+      this.euicc = await this.newEuicc();
+    }
+    if (rig.modem.kind === 'fake') {
+      if (!this.euicc) throw new Error('a fake modem needs the emulated eUICC behind it');
+      const card = this.cardTransport();
+      this.pty = await startPtyModem({
+        personality: this.env.personality,
+        transport: card,
+        baud: rig.modem.baud ?? null,
+        timeScale: rig.modem.timeScale,
+        onTrace: (e) => {
+          if (e.kind === 'line') this.trace.add({ kind: 'at', direction: 'to-modem', line: e.line });
+          else if (e.kind === 'response' || e.kind === 'urc') this.trace.add({ kind: 'at', direction: 'from-modem', line: e.text.trim() });
+        },
+      });
+      this.modem = this.pty.modem;
+      this.cleanups.push(() => this.pty!.close());
+    }
+    await this.startBridgePart();
+  }
+
+  private async newEuicc(): Promise<Euicc> {
+    const rig = this.env.rig;
+    if (rig.euicc.kind !== 'emulated') throw new Error('no emulated eUICC on this rig');
+    const e = await createEuicc({
+      statePath: join(this.tmp, `euicc-${Date.now()}-${Math.random().toString(16).slice(2)}.json`),
+      identity: rig.euicc.identity,
+      svn: rig.euicc.svn,
+      ...(rig.euicc.freeNvmBytes ? { totalNvm: rig.euicc.freeNvmBytes } : {}),
+      ...(this.smdp ? { defaultDpAddress: this.smdp.address, rootDsAddress: this.smdp.smdsAddress } : {}),
+      ...this.parts.euicc,
+    });
+    return e;
+  }
+
+  /** The card as the modem sees it, tapped on the modem-card hop; follows euicc replacement. */
+  private cardTransport(): ApduTransport {
+    return {
+      transmit: async (c) => {
+        const start = performance.now();
+        const r = await this.euicc!.transmit(c);
+        this.trace.add({ kind: 'apdu', hop: 'modem-card', command: c, response: r, ms: performance.now() - start });
+        return r;
+      },
+      reset: async () => {
+        const atr = await this.euicc!.reset();
+        this.trace.add({ kind: 'atr', hop: 'modem-card', atr });
+        return atr;
+      },
+      close: async () => {},
+    };
+  }
+
+  private async startBridgePart(): Promise<void> {
+    const { rig } = this.env;
+    const b = rig.bridge;
+    if (b.kind === 'builtin') {
+      if (!this.pty) throw new Error('the built-in bridge needs a fake modem PTY (or use bridge kind "running" on a real rig)');
+      this.bridge = await startBridge({
+        serial: { path: this.pty.path, baudRate: rig.modem.kind === 'fake' ? (rig.modem.baud ?? 115200) : 115200 },
+        listen: { host: '127.0.0.1', port: 0 },
+        onTrace: (e) => {
+          if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log('bridge', JSON.stringify(e));
+        },
+        ...this.parts.bridge,
+      });
+      this.bridgeAddress = { host: '127.0.0.1', port: this.bridge.address!.port };
+      this.cleanups.push(async () => {
+        await this.bridge?.close();
+        this.bridge = undefined;
+      });
+    } else if (b.kind === 'running') {
+      const i = b.address.lastIndexOf(':');
+      this.bridgeAddress = { host: b.address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(b.address.slice(i + 1)) };
+    } else {
+      await this.launchExternalBridge();
+      this.cleanups.push(() => this.stopExternalBridge());
+    }
+  }
+
+  private async launchExternalBridge(): Promise<void> {
+    const b = this.env.rig.bridge;
+    if (b.kind !== 'external' || !this.pty) throw new Error('an external bridge needs a fake modem PTY');
+    const port = b.lpaLink === 'bridge-listens' ? await freePort() : (this.lpaPort ||= await freePort());
+    const baud = this.env.rig.modem.kind === 'fake' ? (this.env.rig.modem.baud ?? 115200) : 115200;
+    const command = b.command.replaceAll('{tty}', this.pty.path).replaceAll('{baud}', String(baud)).replaceAll('{port}', String(port)).replaceAll('{host}', '127.0.0.1');
+    this.bridgeLog = [];
+    const child = spawn('/bin/sh', ['-c', `exec ${command}`], { cwd: b.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.bridgeProcess = child;
+    const keep = (d: Buffer) => {
+      this.bridgeLog.push(...d.toString().split('\n').filter(Boolean));
+      if (this.bridgeLog.length > 2000) this.bridgeLog.splice(0, this.bridgeLog.length - 2000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    if (b.lpaLink === 'bridge-listens') {
+      this.bridgeAddress = { host: '127.0.0.1', port };
+      await waitForPort('127.0.0.1', port, b.startupTimeoutMs, child, () => this.bridgeLog.slice(-5).join(' | '));
+    }
+  }
+
+  private async stopExternalBridge(): Promise<void> {
+    const child = this.bridgeProcess;
+    this.bridgeProcess = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stop the bridge (process killed, or the built-in one closed): the LPA loses its link. */
+  async stopBridge(): Promise<void> {
+    if (this.env.rig.bridge.kind === 'builtin') {
+      await this.bridge?.close();
+      this.bridge = undefined;
+    } else if (this.env.rig.bridge.kind === 'external') await this.stopExternalBridge();
+    else throw new Error('the rig cannot stop a bridge it does not run');
+  }
+
+  async startBridge(): Promise<void> {
+    if (this.env.rig.bridge.kind === 'builtin') {
+      const rig = this.env.rig;
+      this.bridge = await startBridge({
+        serial: { path: this.pty!.path, baudRate: rig.modem.kind === 'fake' ? (rig.modem.baud ?? 115200) : 115200 },
+        listen: { host: '127.0.0.1', port: this.bridgeAddress!.port },
+        ...this.parts.bridge,
+      });
+    } else if (this.env.rig.bridge.kind === 'external') await this.launchExternalBridge();
+    else throw new Error('the rig cannot start a bridge it does not run');
+  }
+
+  /** Replace the emulated card with a new one (clean state), as a card swap seen by the modem. */
+  async freshCard(options: EuiccOptions = {}): Promise<Euicc> {
+    if (!this.euicc) throw new Error('no emulated eUICC on this rig');
+    const old = this.euicc;
+    const next = await createEuicc({
+      statePath: join(this.tmp, `euicc-${Date.now()}-${Math.random().toString(16).slice(2)}.json`),
+      identity: this.env.rig.euicc.kind === 'emulated' ? this.env.rig.euicc.identity : 'both',
+      svn: this.env.rig.euicc.kind === 'emulated' ? this.env.rig.euicc.svn : '2.5.0',
+      ...(this.smdp ? { defaultDpAddress: this.smdp.address, rootDsAddress: this.smdp.smdsAddress } : {}),
+      ...this.parts.euicc,
+      ...options,
+    });
+    this.euicc = next;
+    await old.close();
+    return next;
+  }
+
+  /** Open a vpcd connection to the bridge as the LPA, tapped on the lpa-bridge hop. */
+  async connectLpa(opts: { commandTimeoutMs?: number } = {}): Promise<VpcdReaderTransport> {
+    const trace = {
+      onApdu: (capdu: Uint8Array, rapdu: Uint8Array) => this.trace.add({ kind: 'apdu', hop: 'lpa-bridge', command: capdu, response: rapdu, ms: 0 }),
+      onControl: (control: string, answer?: Uint8Array) => {
+        if (answer) this.trace.add({ kind: 'atr', hop: 'lpa-bridge', atr: answer });
+        else this.trace.log('vpcd', `control ${control}`);
+      },
+    };
+    const b = this.env.rig.bridge;
+    const options = { commandTimeoutMs: opts.commandTimeoutMs ?? 60_000, trace };
+    if (b.kind !== 'builtin' && b.lpaLink === 'bridge-connects') {
+      this.lpaPort ||= await freePort();
+      return listenVpcdReader('127.0.0.1', this.lpaPort, { ...options, acceptTimeoutMs: 20_000 });
+    }
+    if (!this.bridgeAddress) throw new Error('bridge address unknown');
+    return connectVpcdReader(this.bridgeAddress.host, this.bridgeAddress.port, options);
+  }
+
+  /** HTTPS options that trust the embedded SM-DP+ and route its hostnames to it. */
+  httpOptions(): RspHttpOptions {
+    const smdp = this.smdp;
+    return {
+      ...(smdp ? { ca: smdp.trustAnchorPem, connect: { host: '127.0.0.1', port: smdp.port } } : {}),
+      trace: {
+        onHttp: (req, res) =>
+          this.trace.add({ kind: 'http', method: req.method, url: req.url, status: res.status ?? 0, request: req.body, response: res.body || res.error || '', ms: res.durationMs }),
+      },
+    };
+  }
+
+  /** A test LPA over a fresh vpcd connection to the bridge. */
+  async openLpa(options: LpaOptions & { es10?: Es10Options; connection?: { commandTimeoutMs?: number } } = {}): Promise<LpaHandle> {
+    const transport = await this.connectLpa(options.connection);
+    try {
+      await transport.reset();
+      const lpa = await Lpa.open(transport, {
+        http: this.httpOptions(),
+        es10: { blockSize: this.env.rig.lpa.storeDataBlockSize, ...options.es10 },
+        onProgress: (e) => this.trace.log('lpa', `${e.step} ${e.phase}`),
+        ...options,
+      });
+      return {
+        lpa,
+        transport,
+        close: async () => {
+          await lpa.es10.close().catch(() => undefined);
+          await transport.close();
+        },
+      };
+    } catch (err) {
+      await transport.close();
+      throw err;
+    }
+  }
+
+  /** Identity of the modem and bridge as read by the bridge (ATI, +CGMR...). */
+  identity(): Record<string, unknown> {
+    return {
+      rig: this.env.rig.name,
+      personality: this.env.personality,
+      ...(this.bridge ? { modem: this.bridge.report } : {}),
+      ...(this.bridgeProcess ? { bridgeCommand: this.env.rig.bridge.kind === 'external' ? this.env.rig.bridge.command : undefined } : {}),
+      ...(this.euicc ? { eid: this.euicc.eid } : {}),
+      ...(this.smdp ? { smdp: { address: this.smdp.address, oid: this.smdp.smdpOid } } : {}),
+    };
+  }
+
+  /** Record the identity once per personality for summary.json. */
+  recordIdentity(): void {
+    const file = join(this.env.reportDir, 'identity.json');
+    const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    all[this.env.personality] = this.identity();
+    writeFileSync(file, JSON.stringify(all, null, 1));
+  }
+
+  /** Lines the external bridge printed (stdout+stderr), last first-class evidence when it misbehaves. */
+  bridgeOutput(): string[] {
+    return [...this.bridgeLog];
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.cleanups.reverse()) await c().catch(() => undefined);
+    this.cleanups.length = 0;
+    await this.euicc?.close().catch(() => undefined);
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(host: string, port: number, timeoutMs: number, child: ChildProcess, lastOutput: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the bridge process exited with code ${child.exitCode} before listening: ${lastOutput()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host, port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`the bridge did not listen on ${host}:${port} within ${timeoutMs} ms: ${lastOutput()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
