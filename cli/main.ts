@@ -11,6 +11,7 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
   modem: { summary: 'fake modem (personality) on a PTY for a bridge under test', load: async () => (await import('../sim/modem/cli.ts')).modemCommand },
   bridge: { summary: 'run the reference LPA Bridge on a modem serial port', load: async () => (await import('./bridge.ts')).bridgeCommand },
   lpa: { summary: 'test LPA (lpac-compatible JSON): chip info, profiles, download, notifications', load: async () => (await import('./lpa.ts')).lpaCommand },
+  smdp: { summary: 'run the test SM-DP+ (ES9+, ES2+, SM-DS) or place ES2+ orders', load: async () => (await import('./smdp.ts')).smdpCommand },
   decode: { summary: 'decode SGP.22 DER or an activation code to JSON', load: async () => (await import('./decode.ts')).decodeCommand },
   certs: { summary: 'list, verify and issue SGP.22 test certificates', load: async () => (await import('./certs.ts')).certsCommand },
 };

@@ -1,0 +1,384 @@
+// `bridgelab smdp`: run the test SM-DP+ (SGP.22 5.6 ES9+, 5.3 ES2+, 5.8 ES11 embedded SM-DS)
+// until SIGINT/SIGTERM, printing the activation codes it can serve; and `bridgelab smdp order`,
+// an ES2+ client (5.3.1 DownloadOrder + 5.3.2 ConfirmOrder over mutual TLS) that prints the
+// activation code (SGP.22 4.1) of the new order. Bad arguments or configuration: UsageError
+// (exit 2); a refused order or an unreachable server: OperationError (exit 1).
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EXIT_OK, OperationError, UsageError } from './errors.ts';
+import { startSmdp, type SmdpOptions, type SmdpServer } from '../sim/smdp/server.ts';
+import { SmdpConfigError } from '../sim/smdp/errors.ts';
+import { parseMisbehaviour } from '../sim/smdp/misbehaviour.ts';
+import { DOWNLOADABLE_STATES } from '../sim/smdp/inventory-state.ts';
+import { postJson, HttpClientError } from '../sim/smdp/https-json.ts';
+import { formatActivationCode } from '../sim/rsp/activation-code.ts';
+import { ES2P_PATHS, isExecuted, type ResponseHeader } from '../sim/rsp/json.ts';
+import { isValidEid } from '../sim/rsp/eid.ts';
+import { certificatePem, parseCert, CertParseError } from '../certs/cert.ts';
+import { loadCert } from '../certs/store.ts';
+import { issueTls } from '../certs/issue.ts';
+import type { InventorySpec } from '../sim/smdp/inventory.ts';
+
+export interface SmdpCliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** resolves when the server should stop (default: SIGINT or SIGTERM) */
+  stopSignal?: Promise<unknown>;
+}
+
+const processIo: SmdpCliIo = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+
+const USAGE = `usage: bridgelab smdp [options]                 run the test SM-DP+ (ES9+, ES2+, ES11) until SIGINT/SIGTERM
+       bridgelab smdp order --url URL [options]    ES2+ downloadOrder + confirmOrder, print the activation code
+
+server options:
+  --host ADDR                 listen address (default 127.0.0.1)
+  --port N                    listen port (default 8443, 0 = any free port)
+  --hostname NAME             SM-DP+ hostname for TLS and addresses (default testsmdpplus1.example.com)
+  --smds-hostname NAME        embedded SM-DS hostname (default testsmds.example.com)
+  --data-dir DIR              database and TLS key (default ./smdp-data)
+  --http                      plain HTTP instead of HTTPS
+  --test-mode                 ES2+ accepts clients without a certificate
+  --segment-size N            plaintext bytes per '86' BPP segment (default 1020)
+  --no-replace-session-keys   bind without ReplaceSessionKeys
+  --operator-url URL          ES2+.HandleDownloadProgressInfo callbacks go here
+  --operator-ca FILE          operator CA (PEM) for ES2+ client certificates and callbacks
+  --cc-retry-limit N          wrong confirmation codes per order (default 3)
+  --download-retry-limit N    download attempts per order (default 5)
+  --order-ttl SECONDS         order lifetime (default 7 days)
+  --profiles-dir DIR          template profiles (default sim/smdp/profiles)
+  --config FILE               JSON with any SmdpOptions (inventory, misbehaviour ...); flags win
+  --orders N                  create N released orders at start
+  --verbose                   log every step to stderr
+
+order options:
+  --url URL                   SM-DP+ base URL (https://127.0.0.1:8443)
+  --iccid ICCID | --profile-type TYPE
+  --eid EID  --cc CODE  --matching-id ID  --no-release
+  --insecure-ca FILE          CA that signed the server's TLS certificate (default the SGP.26 CI)
+  --servername NAME           TLS name to check (default the URL host, or testsmdpplus1.example.com for an IP)
+  --cert FILE --key FILE      client certificate for mutual TLS (default: one minted from the SGP.26 CI)
+  --json                      machine output`;
+
+function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`smdp: ${(err as Error).message.split('\n')[0]}`);
+    throw err;
+  }
+}
+
+function intArg(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, got '${value}'`);
+  return Number(value);
+}
+
+function readText(path: string, what: string): string {
+  return Buffer.from(readBytes(path, what)).toString('utf8');
+}
+
+function readBytes(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new UsageError(`cannot read ${what} '${path}': ${typeof code === 'string' ? code : (err as Error).message}`);
+  }
+}
+
+const CONFIG_KEYS = [
+  'host',
+  'port',
+  'hostname',
+  'smdsHostname',
+  'dataDir',
+  'segmentSize',
+  'replaceSessionKeys',
+  'http',
+  'testMode',
+  'operatorCallbackUrl',
+  'ccRetryLimit',
+  'downloadRetryLimit',
+  'orderTtlMs',
+  'profilesDir',
+  'inventory',
+  'ccEncoding',
+  'misbehaviour',
+] as const;
+
+type ConfigFile = Partial<Omit<SmdpOptions, 'now' | 'log' | 'operatorCa'>>;
+
+/** Read and check a JSON config file (types of every known key; unknown keys are errors). */
+export function readConfig(path: string): ConfigFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readText(path, 'config file')) as unknown;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new UsageError(`config '${path}' is not JSON: ${err.message}`);
+    throw err;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`config '${path}': expected a JSON object`);
+  const o = json as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) throw new UsageError(`config '${path}': unknown key '${k}' (known: ${CONFIG_KEYS.join(', ')})`);
+    const bad = (type: string): never => {
+      throw new UsageError(`config '${path}': '${k}' must be ${type}`);
+    };
+    switch (k) {
+      case 'port':
+      case 'segmentSize':
+      case 'ccRetryLimit':
+      case 'downloadRetryLimit':
+      case 'orderTtlMs':
+        if (typeof v !== 'number') bad('a number');
+        break;
+      case 'replaceSessionKeys':
+      case 'http':
+      case 'testMode':
+        if (typeof v !== 'boolean') bad('true or false');
+        break;
+      case 'ccEncoding':
+        if (v !== 'ascii' && v !== 'hex') bad('"ascii" or "hex"');
+        break;
+      case 'inventory':
+        if (!Array.isArray(v) || v.some((e) => typeof e !== 'object' || e === null || typeof (e as { template?: unknown }).template !== 'string'))
+          bad('an array of { template, count?, profileType?, metadata? }');
+        break;
+      case 'misbehaviour':
+        try {
+          parseMisbehaviour(v);
+        } catch (err) {
+          if (err instanceof SmdpConfigError) throw new UsageError(`config '${path}': ${err.message}`);
+          throw err;
+        }
+        break;
+      default:
+        if (typeof v !== 'string') bad('a string');
+    }
+    out[k] = v;
+  }
+  return out as ConfigFile;
+}
+
+async function serve(args: string[], io: SmdpCliIo): Promise<number> {
+  const { values, positionals } = parse({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      hostname: { type: 'string' },
+      'smds-hostname': { type: 'string' },
+      'data-dir': { type: 'string' },
+      http: { type: 'boolean' },
+      'test-mode': { type: 'boolean' },
+      'segment-size': { type: 'string' },
+      'no-replace-session-keys': { type: 'boolean' },
+      'operator-url': { type: 'string' },
+      'operator-ca': { type: 'string' },
+      'cc-retry-limit': { type: 'string' },
+      'download-retry-limit': { type: 'string' },
+      'order-ttl': { type: 'string' },
+      'profiles-dir': { type: 'string' },
+      config: { type: 'string' },
+      orders: { type: 'string' },
+      verbose: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`smdp: unexpected argument '${positionals[0]}' (commands: order)\n${USAGE}`);
+  const config = values.config !== undefined ? readConfig(values.config) : {};
+  const port = intArg(values.port, 'port', 0, 65535);
+  const segmentSize = intArg(values['segment-size'], 'segment-size', 1, 65000);
+  const ccRetryLimit = intArg(values['cc-retry-limit'], 'cc-retry-limit', 1, 1000);
+  const downloadRetryLimit = intArg(values['download-retry-limit'], 'download-retry-limit', 1, 1000);
+  const ttl = intArg(values['order-ttl'], 'order-ttl', 1, 10 * 365 * 86_400);
+  const orders = intArg(values.orders, 'orders', 0, 1000) ?? 0;
+  const verbose = values.verbose === true;
+
+  const options: SmdpOptions = {
+    ...config,
+    dataDir: values['data-dir'] ?? config.dataDir ?? './smdp-data',
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(values.hostname !== undefined ? { hostname: values.hostname } : {}),
+    ...(values['smds-hostname'] !== undefined ? { smdsHostname: values['smds-hostname'] } : {}),
+    ...(values.http ? { http: true } : {}),
+    ...(values['test-mode'] ? { testMode: true } : {}),
+    ...(segmentSize !== undefined ? { segmentSize } : {}),
+    ...(values['no-replace-session-keys'] ? { replaceSessionKeys: false } : {}),
+    ...(values['operator-url'] !== undefined ? { operatorCallbackUrl: values['operator-url'] } : {}),
+    ...(values['operator-ca'] !== undefined ? { operatorCa: readText(values['operator-ca'], 'operator CA') } : {}),
+    ...(ccRetryLimit !== undefined ? { ccRetryLimit } : {}),
+    ...(downloadRetryLimit !== undefined ? { downloadRetryLimit } : {}),
+    ...(ttl !== undefined ? { orderTtlMs: ttl * 1000 } : {}),
+    ...(values['profiles-dir'] !== undefined ? { profilesDir: values['profiles-dir'] } : {}),
+    log: (level, message) => {
+      if (verbose || level !== 'info') io.err(`${new Date().toISOString()} ${level} ${message}\n`);
+    },
+  };
+  if (config.inventory) options.inventory = config.inventory as InventorySpec[];
+
+  // listen for SIGINT/SIGTERM before anything is printed: a signal that arrives before a
+  // handler exists would kill the process with the default action
+  const signal = io.stopSignal ? { stopped: io.stopSignal, dispose: () => undefined } : untilSignal();
+  let server: SmdpServer;
+  try {
+    server = await startSmdp(options);
+  } catch (err) {
+    signal.dispose();
+    if (err instanceof SmdpConfigError) throw new UsageError(`smdp: ${err.message}`);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new OperationError(`smdp: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 8443}: ${String(code)}`);
+    throw err;
+  }
+  try {
+    for (let i = 0; i < orders; i++) server.es2.order();
+    io.out(`SM-DP+ ${server.address} (SM-DS ${server.smdsAddress}) listening on ${server.url}\n`);
+    io.out(`data dir ${server.dataDir}; TLS trust anchor: the SGP.26 CI (certs/sgp26/CertificateIssuer/CERT_CI_ECDSA_NIST.pem)\n`);
+    const codes = server.inventory
+      .list()
+      .filter((p) => p.orderId !== undefined && (DOWNLOADABLE_STATES.includes(p.state) || p.state === 'Linked'))
+      .map((p) => {
+        try {
+          return `${p.iccid}  ${p.state.padEnd(10)}  ${server.activationCodeFor(p.iccid)}`;
+        } catch (err) {
+          return `${p.iccid}  ${p.state.padEnd(10)}  (${(err as Error).message})`;
+        }
+      });
+    io.out(codes.length ? `activation codes:\n${codes.map((c) => `  ${c}\n`).join('')}` : 'no released orders yet (use `bridgelab smdp order` or --orders N)\n');
+    await signal.stopped;
+  } finally {
+    signal.dispose();
+    await server.close();
+    io.out('SM-DP+ stopped\n');
+  }
+  return EXIT_OK;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; `dispose` removes the handlers (a second signal then has its default effect). */
+function untilSignal(): { stopped: Promise<void>; dispose: () => void } {
+  let dispose = (): void => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const done = (): void => {
+      dispose();
+      resolve();
+    };
+    dispose = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+  return { stopped, dispose };
+}
+
+interface Es2Reply {
+  header?: ResponseHeader;
+  [k: string]: unknown;
+}
+
+async function order(args: string[], io: SmdpCliIo): Promise<number> {
+  const { values } = parse({
+    args,
+    options: {
+      url: { type: 'string' },
+      iccid: { type: 'string' },
+      'profile-type': { type: 'string' },
+      eid: { type: 'string' },
+      cc: { type: 'string' },
+      'matching-id': { type: 'string' },
+      'no-release': { type: 'boolean' },
+      'insecure-ca': { type: 'string' },
+      servername: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.url === undefined) throw new UsageError('smdp order: --url is required');
+  let url: URL;
+  try {
+    url = new URL(values.url);
+  } catch (err) {
+    throw new UsageError(`smdp order: --url '${values.url}' is not a URL (${(err as Error).message})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`smdp order: --url must be https:// (or http:// for a --http server)`);
+  if (values.iccid !== undefined && !/^\d{19,20}$/.test(values.iccid)) throw new UsageError(`smdp order: --iccid must be 19 or 20 digits, got '${values.iccid}'`);
+  if (values.eid !== undefined && !isValidEid(values.eid)) throw new UsageError(`smdp order: --eid '${values.eid}' is not 32 digits with valid check digits`);
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('smdp order: --cert and --key go together');
+
+  let ca = certificatePem(loadCert('CI_NIST').der);
+  if (values['insecure-ca'] !== undefined) {
+    const text = readBytes(values['insecure-ca'], 'CA file');
+    try {
+      ca = certificatePem(parseCert(text).der);
+    } catch (err) {
+      if (err instanceof CertParseError) throw new UsageError(`smdp order: --insecure-ca '${values['insecure-ca']}': ${err.message}`);
+      throw err;
+    }
+  }
+  const servername = values.servername ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) ? 'testsmdpplus1.example.com' : url.hostname);
+  let identity: { cert: string; key: string };
+  if (values.cert !== undefined && values.key !== undefined) identity = { cert: readText(values.cert, 'client certificate'), key: readText(values.key, 'client key') };
+  else {
+    const issued = await issueTls({ host: 'operator.example.com', curve: 'P-256' });
+    identity = { cert: issued.pem, key: issued.keyPem };
+  }
+  const header = { functionRequesterIdentifier: 'bridgelab-cli', functionCallIdentifier: String(Date.now()) };
+  const call = async (path: string, body: object): Promise<Es2Reply> => {
+    let reply;
+    try {
+      reply = await postJson(new URL(path, url).toString(), { header, ...body }, url.protocol === 'https:' ? { ca, servername, ...identity } : {});
+    } catch (err) {
+      if (err instanceof HttpClientError) throw new OperationError(`smdp order: ${err.message}`);
+      throw err;
+    }
+    const json = reply.json as Es2Reply | undefined;
+    if (!json?.header) throw new OperationError(`smdp order: ${path}: HTTP ${reply.status}, no RSP response (${reply.text.slice(0, 120)})`);
+    if (!isExecuted(json.header)) {
+      const s = json.header.functionExecutionStatus.statusCodeData;
+      throw new OperationError(`smdp order: ${path.split('/').pop()} failed: ${s ? `${s.subjectCode}/${s.reasonCode} ${s.message ?? ''}` : json.header.functionExecutionStatus.status}`.trimEnd());
+    }
+    return json;
+  };
+
+  const dl = await call(ES2P_PATHS.downloadOrder, {
+    ...(values.iccid !== undefined ? { iccid: values.iccid } : {}),
+    ...(values['profile-type'] !== undefined ? { profileType: values['profile-type'] } : {}),
+    ...(values.eid !== undefined ? { eid: values.eid } : {}),
+  });
+  const iccid = String(dl['iccid']);
+  const conf = await call(ES2P_PATHS.confirmOrder, {
+    iccid,
+    releaseFlag: values['no-release'] !== true,
+    ...(values.eid !== undefined ? { eid: values.eid } : {}),
+    ...(values.cc !== undefined ? { confirmationCode: values.cc } : {}),
+    ...(values['matching-id'] !== undefined ? { matchingId: values['matching-id'] } : {}),
+  });
+  const matchingId = String(conf['matchingId'] ?? '');
+  const smdpAddress = typeof conf['smdpAddress'] === 'string' ? conf['smdpAddress'] : url.host;
+  const activationCode = formatActivationCode({ format: 1, smdpAddress, ...(matchingId ? { matchingId } : {}), confirmationCodeRequired: values.cc !== undefined });
+  if (values.json) io.out(JSON.stringify({ iccid, matchingId, smdpAddress, released: values['no-release'] !== true, activationCode }, null, 2) + '\n');
+  else io.out(`${activationCode}\n`);
+  return EXIT_OK;
+}
+
+/** Entry point of `bridgelab smdp`. */
+export async function smdpCommand(args: string[], io: SmdpCliIo = processIo): Promise<number> {
+  const [first, ...rest] = args;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    io.out(USAGE + '\n');
+    return EXIT_OK;
+  }
+  if (first === 'order') return order(rest, io);
+  return serve(args, io);
+}
