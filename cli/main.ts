@@ -5,12 +5,37 @@ import { UsageError, OperationError, EXIT_FAILURE, EXIT_USAGE } from './errors.t
 
 export type Subcommand = (args: string[]) => Promise<number>;
 
+/**
+ * The software eUICC used when a command is given no other card: its state file is
+ * $BRIDGELAB_EUICC_STATE or ~/.bridgelab/euicc.json, so that successive `bridgelab lpa`
+ * runs see the same card.
+ */
+async function inProcessEuicc() {
+  const { createEuicc } = await import('../sim/euicc/euicc.ts');
+  const { homedir } = await import('node:os');
+  const { join } = await import('node:path');
+  return createEuicc({ statePath: process.env.BRIDGELAB_EUICC_STATE ?? join(homedir(), '.bridgelab', 'euicc.json') });
+}
+
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
   certify: { summary: 'run the conformance suites on a rig and write a report', load: async () => (await import('./certify.ts')).certifyCommand },
   report: { summary: 'merge the reports of sharded certify runs', load: async () => (await import('./report.ts')).reportCommand },
-  modem: { summary: 'fake modem (personality) on a PTY for a bridge under test', load: async () => (await import('../sim/modem/cli.ts')).modemCommand },
+  modem: {
+    summary: 'fake modem (personality) on a PTY for a bridge under test, with the software eUICC behind it',
+    load: async () => {
+      const { modemCommand } = await import('../sim/modem/cli.ts');
+      return (args) => modemCommand(args, { transportFactory: inProcessEuicc });
+    },
+  },
+  euicc: { summary: 'run the software eUICC in a vsmartcard vpcd reader (PC/SC)', load: async () => (await import('./euicc.ts')).euiccCommand },
   bridge: { summary: 'run the reference LPA Bridge on a modem serial port', load: async () => (await import('./bridge.ts')).bridgeCommand },
-  lpa: { summary: 'test LPA (lpac-compatible JSON): chip info, profiles, download, notifications', load: async () => (await import('./lpa.ts')).lpaCommand },
+  lpa: {
+    summary: 'test LPA (lpac-compatible JSON): chip info, profiles, download, notifications',
+    load: async () => {
+      const { lpaCommand } = await import('./lpa.ts');
+      return (args) => lpaCommand(args, { createTransport: inProcessEuicc });
+    },
+  },
   smdp: { summary: 'run the test SM-DP+ (ES9+, ES2+, SM-DS) or place ES2+ orders', load: async () => (await import('./smdp.ts')).smdpCommand },
   decode: { summary: 'decode SGP.22 DER or an activation code to JSON', load: async () => (await import('./decode.ts')).decodeCommand },
   certs: { summary: 'list, verify and issue SGP.22 test certificates', load: async () => (await import('./certs.ts')).certsCommand },
