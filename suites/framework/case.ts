@@ -92,11 +92,9 @@ function description(spec: CaseSpec): string {
   return [
     `**Purpose.** ${spec.purpose}`,
     `**Requirement.** ${spec.requirement}`,
-    '**Initial conditions.**',
-    ...spec.initialConditions.map((c) => `- ${c}`),
-    '**Steps.**',
-    ...spec.steps.map((s, i) => `${i + 1}. ${s.action} — expected: ${s.expected}`),
-  ].join('\n');
+    `**Initial conditions.**\n\n${spec.initialConditions.map((c) => `- ${c}`).join('\n')}`,
+    `**Steps.**\n\n${spec.steps.map((s, i) => `${i + 1}. ${s.action} — expected: ${s.expected}`).join('\n')}`,
+  ].join('\n\n');
 }
 
 /** Declare one test case. */
