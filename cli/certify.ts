@@ -164,6 +164,8 @@ async function runPass(opts: CertifyOptions, personality: string, out: (s: strin
     },
     onTestCaseResult(testCase: { name: string; result(): { state: string; note?: string; errors?: readonly { message: string }[] }; diagnostic(): { duration: number } | undefined }) {
       const r = testCase.result();
+      // filtered out by --only/--shard: not part of this run
+      if (r.state === 'skipped' && !r.note) return;
       const ms = testCase.diagnostic()?.duration;
       const verdict = r.note?.startsWith('Inconclusive') ? 'Inconclusive' : verdictOfState(r.state);
       seen.push({ name: testCase.name, state: r.state, ...(r.errors?.[0] ? { error: r.errors[0].message } : {}) });
