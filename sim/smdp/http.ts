@@ -129,7 +129,10 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       size += c.byteLength;
       if (size > MAX_BODY) {
         reject(new RspFunctionError(SMDP_STATUS.InvalidRequest, `request body larger than ${MAX_BODY} bytes`, 413));
-        req.destroy();
+        // drop the rest of the body instead of destroying the socket (which lost the 413
+        // answer: the client saw a connection reset); the 413 closes the connection
+        req.removeAllListeners('data');
+        req.resume();
         return;
       }
       chunks.push(c);
@@ -177,6 +180,22 @@ async function control(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessa
 }
 
 /** The request listener of the SM-DP+ server. */
+/**
+ * SGP.22 v2 binds ES11 to the ES9+ paths on the SM-DS's own address (lpac and the GSMA
+ * root SM-DS do so): a request addressed to the SM-DS hostname (TLS server name, or Host
+ * header over plain HTTP) on those paths is an ES11 call.
+ */
+const SMDS_ROUTES: Readonly<Record<string, Route>> = {
+  [ES9P_PATHS.initiateAuthentication]: ROUTES[ES11_PATHS.initiateAuthentication]!,
+  [ES9P_PATHS.authenticateClient]: ROUTES[ES11_PATHS.authenticateClient]!,
+};
+
+function addressedToSmds(core: SmdpCore, req: http.IncomingMessage): boolean {
+  const sni = (req.socket as { servername?: string | false }).servername;
+  const host = typeof sni === 'string' && sni ? sni : (req.headers.host ?? '').replace(/:\d+$/, '');
+  return host.toLowerCase() === core.options.smdsHostname.toLowerCase();
+}
+
 export function requestListener(core: SmdpCore, hooks: HttpHooks): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   return (req, res) => {
     handle(core, hooks, req, res).catch((err: unknown) => {
@@ -192,7 +211,7 @@ async function handle(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessag
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   if (path.startsWith('/bridgelab/control/')) return control(core, hooks, req, res, path);
   const protocol = adminProtocol(req);
-  const route = ROUTES[path];
+  const route = (addressedToSmds(core, req) ? SMDS_ROUTES[path] : undefined) ?? ROUTES[path];
   if (!route) return send(res, 404, failure(SMDP_STATUS.InvalidRequest, `no function at ${path}`), protocol);
   if (req.method !== 'POST') return send(res, 405, failure(SMDP_STATUS.InvalidRequest, `${route.fn} is called with POST, not ${req.method}`), protocol);
   const ct = req.headers['content-type'];
@@ -204,7 +223,10 @@ async function handle(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessag
   try {
     text = await readBody(req);
   } catch (e) {
-    if (e instanceof RspFunctionError) return send(res, e.httpStatus, failure(e.status, e.message), protocol);
+    if (e instanceof RspFunctionError) {
+      if (e.httpStatus === 413) res.setHeader('Connection', 'close');
+      return send(res, e.httpStatus, failure(e.status, e.message), protocol);
+    }
     throw e;
   }
   let body: unknown;
