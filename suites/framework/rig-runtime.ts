@@ -220,6 +220,7 @@ export class RigRuntime {
       statePath: join(this.tmp, `euicc-${Date.now()}-${Math.random().toString(16).slice(2)}.json`),
       identity: this.env.rig.euicc.kind === 'emulated' ? this.env.rig.euicc.identity : 'both',
       svn: this.env.rig.euicc.kind === 'emulated' ? this.env.rig.euicc.svn : '2.5.0',
+      ...(this.env.rig.euicc.kind === 'emulated' && this.env.rig.euicc.freeNvmBytes ? { totalNvm: this.env.rig.euicc.freeNvmBytes } : {}),
       ...(this.smdp ? { defaultDpAddress: this.smdp.address, rootDsAddress: this.smdp.smdsAddress } : {}),
       ...this.parts.euicc,
       ...options,
