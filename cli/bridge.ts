@@ -4,6 +4,13 @@
 // (8.45/8.43/8.46) or +CSIM (8.17), detected at start-up. Prints one line on stdout when
 // ready, short event lines on stderr, every event as JSON lines with --log; runs until
 // SIGINT/SIGTERM (exit 0). Bad arguments: UsageError (exit 2); start failure: exit 1.
+//
+// Hidden flag (left out of --help on purpose): `--defect NAME` (repeatable) starts a
+// deliberately broken bridge, one of the naive ports of sim/bridge/defects.ts
+// (drop-get-response, mangle-61xx, split-bpp, ignore-allowlist, status-word-rewrite,
+// interleave-lpas, drop-channel-bits), for certifying the certifier: run it as an external
+// bridge under `bridgelab certify --bridge '... --defect NAME'` and the cases covering that
+// defect must fail (cli/broken-bridge.test.ts). It says so on stderr when it starts.
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OperationError, UsageError } from './errors.ts';
@@ -11,6 +18,7 @@ import { HexError, hexToBytes } from '../sim/bytes.ts';
 import { startBridge, BridgeStartError, VPCD_DEFAULT_PORT, type Bridge, type BridgeOptions, type BridgeTraceEvent } from '../sim/bridge/bridge.ts';
 import { DEFAULT_ALLOWED_AIDS, ModemUnsupportedError, SessionConfigError } from '../sim/bridge/modem-session.ts';
 import { AtError } from '../sim/bridge/at.ts';
+import { DEFECT_SUMMARIES, DefectError, parseDefectNames, type DefectName } from '../sim/bridge/defects.ts';
 
 const HELP = `usage: bridgelab bridge --serial PATH [--baud N] [--listen HOST:PORT | --connect HOST:PORT]
                         [--allow-aid HEX]... [--allow-authenticate] [--queue]
@@ -110,6 +118,7 @@ export function bridgeOptionsFromArgs(args: string[]): BridgeOptions & { logFile
         mode: { type: 'string' },
         'at-timeout': { type: 'string' },
         log: { type: 'string' },
+        defect: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -147,6 +156,13 @@ export function bridgeOptionsFromArgs(args: string[]): BridgeOptions & { logFile
     psk = { identity, key };
   }
   const timeout = v['at-timeout'] === undefined ? undefined : positiveInt(v['at-timeout'], '--at-timeout', 10_000);
+  let defects: DefectName[] = [];
+  try {
+    defects = parseDefectNames(v.defect ?? []);
+  } catch (err) {
+    if (err instanceof DefectError) throw new UsageError(`--defect: ${err.message}`);
+    throw err;
+  }
   return {
     serial: { path: v.serial, baudRate },
     listen: v.connect ? undefined : v.listen ? parseHostPort(v.listen, '--listen') : { host: '0.0.0.0', port: VPCD_DEFAULT_PORT },
@@ -155,6 +171,7 @@ export function bridgeOptionsFromArgs(args: string[]): BridgeOptions & { logFile
     psk,
     at: timeout ? { commandTimeoutMs: timeout } : undefined,
     session: { allowAids: [...new Set([...DEFAULT_ALLOWED_AIDS, ...aids])], allowAuthenticate: v['allow-authenticate'] ?? false, mode },
+    ...(defects.length ? { defects } : {}),
     logFile: v.log,
   };
 }
@@ -189,6 +206,7 @@ export async function bridgeCommand(args: string[], io: BridgeCommandIo = defaul
     return ` (${[id.manufacturer, id.model, id.revision].filter(Boolean).join(' ')}, ${b.report.detection.mode} mode)`;
   };
   let bridge: Bridge | undefined;
+  for (const d of options.defects ?? []) io.stderr(`bridgelab bridge: DELIBERATELY BROKEN (--defect ${d}): ${DEFECT_SUMMARIES[d]}`);
   try {
     try {
       bridge = await startBridge({

@@ -348,6 +348,19 @@ export class AtClient {
     return r.lines;
   }
 
+  /**
+   * The answers look out of step with the commands: e.g. a command that always has an
+   * information line got a bare OK, which was a spurious result code meant for nothing,
+   * and its real answer is still to come (it would be taken for the next command's, and so
+   * on for every later command). The next command is preceded by the resynchronisation
+   * probe (AT+CMEE?), which drops whatever arrives before its own answer.
+   */
+  requestResync(reason: string): void {
+    if (this.needsResync) return;
+    this.needsResync = true;
+    this.note(`resynchronising before the next command: ${reason}`);
+  }
+
   /** Stop: the pending command is rejected, listeners are removed from the port. The port itself is not closed. */
   close(): void {
     if (this.closed) return;

@@ -25,6 +25,8 @@
 // After a modem restart nothing is re-opened behind the LPA's back (modem-session.ts):
 // its channels answer 6881 until closed or re-SELECTed. vpcd reset / power off and an LPA
 // disconnecting close all that LPA's channels on the modem (+CCHC).
+// Deliberate defects for certifying the certifier (option `defects`, none by default;
+// defects.ts) turn this bridge into a broken port for the certifier's own tests.
 import { once } from 'node:events';
 import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -39,6 +41,7 @@ import { serveVpcdSocket, type VpcdCard } from '../vpcd/card-side.ts';
 import { VPCD_DEFAULT_PORT } from '../vpcd/framing.ts';
 import { AtClient, type AtClientOptions, type AtTraceEvent } from './at.ts';
 import { ModemSession, type ModemReport, type ModemSessionOptions, type SessionTraceEvent } from './modem-session.ts';
+import { BridgeDefects, parseDefectNames, DefectError, type DefectName } from './defects.ts';
 
 export { VPCD_DEFAULT_PORT };
 
@@ -97,6 +100,8 @@ export interface BridgeOptions {
   session?: Omit<ModemSessionOptions, 'onTrace'>;
   /** ATR answered to the LPA (default buildAtr(): T=0 and T=1, eUICC-like) */
   atr?: Uint8Array;
+  /** deliberate defects for certifying the certifier (defects.ts); default none. Never in production. */
+  defects?: readonly DefectName[];
   /** every event, structured */
   onTrace?: (event: BridgeTraceEvent) => void;
   /** every event as one JSON line */
@@ -213,6 +218,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     options.onTrace?.(event);
     options.log?.(JSON.stringify(event));
   };
+  let defectNames: DefectName[];
+  try {
+    defectNames = parseDefectNames([...(options.session?.defects ?? []), ...(options.defects ?? [])]);
+  } catch (err) {
+    if (err instanceof DefectError) throw new BridgeStartError(err.message, { cause: err });
+    throw err;
+  }
+  const defects = new BridgeDefects(defectNames, (name, detail) => emit({ type: 'decision', what: `defect:${name}`, detail }));
 
   // ---- modem
   const serial = options.serial;
@@ -239,7 +252,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const at = new AtClient(port, { ...options.at, reopen, onTrace: emit });
   let session: ModemSession;
   try {
-    session = await ModemSession.start(at, { ...options.session, onTrace: emit });
+    session = await ModemSession.start(at, { ...options.session, ...(defects.active ? { defects: defectNames } : {}), onTrace: emit });
   } catch (err) {
     at.close();
     if (ownedPort) await closeSerialPort(ownedPort);
@@ -314,6 +327,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', (err) => emit({ type: 'vpcd', peer: peerOf(socket), detail: `socket error: ${err.message}` }));
+    if (active && defects.active && defects.serveConcurrently(peerOf(socket), activePeer)) {
+      const first = activeDone;
+      activeDone = Promise.all([first, serve(socket)]).then(() => undefined);
+      return;
+    }
     if (active) {
       if ((options.secondLpa ?? 'refuse') === 'queue') {
         socket.pause();
@@ -411,7 +429,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   emit({
     type: 'bridge',
     event: 'started',
-    detail: `${r.identity.manufacturer ?? '?'} ${r.identity.model ?? '?'} (${r.identity.revision ?? '?'}), ${r.detection.mode} mode, basic channel ${r.detection.csim ? 'via +CSIM' : 'refused'}`,
+    detail: `${r.identity.manufacturer ?? '?'} ${r.identity.model ?? '?'} (${r.identity.revision ?? '?'}), ${r.detection.mode} mode, basic channel ${r.detection.csim ? 'via +CSIM' : 'refused'}${defects.active ? `; DELIBERATE DEFECTS: ${defects.names.join(', ')}` : ''}`,
   });
 
   let closing: Promise<void> | undefined;

@@ -21,12 +21,17 @@
 // open answers 6881 until the LPA closes it (9000, no AT) or SELECTs an allowed AID on it
 // again (a new session is opened). Nothing is re-opened behind the LPA's back: the
 // application state it had (an ES10 session, a half-loaded BPP) is lost and it must know.
+//
+// Deliberate defects for certifying the certifier (defects.ts; option `defects`, empty by
+// default): the marked `defects` hooks below make this session behave like a broken port.
+// Without defects the hooks are skipped and nothing here changes.
 import { ApduFormatError, buildResponse, parseCommand, responseSw, type CommandApdu } from '../apdu/apdu.ts';
 import { ClaError, decodeCla, MAX_LOGICAL_CHANNEL, withChannel } from '../apdu/channels.ts';
 import { formatSw, swName } from '../apdu/sw.ts';
 import { transmitWithT0Procedure, T0ProcedureError } from '../apdu/t0.ts';
 import { hexToBytes, toUpperHex } from '../bytes.ts';
 import { AtClient, AtClosedError, AtPortError, AtTimeoutError, formatFinal, type AtFinal, type AtRebootEvent } from './at.ts';
+import { BridgeDefects, DEFECT_NAMES, type DefectName } from './defects.ts';
 
 export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
 export const ECASD_AID = 'A0000005591010FFFFFFFF8900000200';
@@ -168,6 +173,8 @@ export interface ModemSessionOptions {
   apduTimeoutMs?: number;
   /** timeout of the `=?` probes at detection (default: the AT client's probe timeout) */
   probeTimeoutMs?: number;
+  /** deliberate defects for certifying the certifier (defects.ts); default none. Never in production. */
+  defects?: readonly DefectName[];
   onTrace?: (event: SessionTraceEvent) => void;
 }
 
@@ -259,7 +266,9 @@ export class ModemSession {
   readonly report: ModemReport;
   private mode: ChannelMode;
   private readonly at: AtClient;
-  private readonly opts: Required<Omit<ModemSessionOptions, 'onTrace' | 'allowAids' | 'mode' | 'probeTimeoutMs'>>;
+  private readonly opts: Required<Omit<ModemSessionOptions, 'onTrace' | 'allowAids' | 'mode' | 'probeTimeoutMs' | 'defects'>>;
+  /** deliberate defects (defects.ts); inactive by default */
+  private readonly defects: BridgeDefects;
   private readonly allowed: Set<string>;
   private readonly trace: (e: SessionTraceEvent) => void;
   private readonly channels = new Map<number, VirtualChannel>();
@@ -286,6 +295,7 @@ export class ModemSession {
       apduRetryDelayMs: options.apduRetryDelayMs ?? 50,
       apduTimeoutMs: options.apduTimeoutMs ?? 30_000,
     };
+    this.defects = new BridgeDefects(options.defects ?? [], (name, detail) => this.decide(`defect:${name}`, detail));
     this.unsubscribe = at.onReboot((e) => this.modemLost(e));
   }
 
@@ -315,6 +325,7 @@ export class ModemSession {
 
   /** One LPA APDU, one R-APDU. */
   transmit(capdu: Uint8Array): Promise<Uint8Array> {
+    if (this.defects.active) return this.serial(async () => this.defects.rewriteAnswer(await this.handle(capdu)));
     return this.serial(() => this.handle(capdu));
   }
 
@@ -384,13 +395,15 @@ export class ModemSession {
     const cla = decodeCla(cmd.cla);
     if (cla.kind === 'invalid') return this.answer('cla-invalid', 'CLA FF');
     const vch = cla.structured ? cla.channel : 0;
+    const instead = this.defects.active ? this.defects.answerInstead(cmd) : undefined;
+    if (instead) return instead;
 
     if ((cmd.ins === 0x88 || cmd.ins === 0x89) && !this.opts.allowAuthenticate) {
       return this.answer('authenticate-refused', `INS ${cmd.ins.toString(16).toUpperCase()} on channel ${vch} refused by policy`);
     }
     if (isSelectByAid(cmd)) {
       const aid = toUpperHex(cmd.data);
-      if (!this.allowed.has(aid)) return this.answer('aid-not-allowed', `SELECT of AID '${aid}' on channel ${vch}: not in the allow-list`);
+      if (!this.allowed.has(aid) && !this.defects.letThroughForeignAid(aid)) return this.answer('aid-not-allowed', `SELECT of AID '${aid}' on channel ${vch}: not in the allow-list`);
     }
     try {
       if (cmd.ins === 0x70 && cla.structured) return await this.manageChannel(cmd, vch);
@@ -460,7 +473,11 @@ export class ModemSession {
     });
     if (r.final.kind === 'ok') {
       const handle = r.lines.map(parseCchoLine).find((h) => h !== undefined);
-      if (handle === undefined || handle === '0') throw new SwDecision('response-unparseable', `+CCHO answered ${JSON.stringify(r.lines)}`);
+      if (handle === undefined || handle === '0') {
+        // an OK without a session id may be a stray result code: the real answer may still come
+        this.at.requestResync(`${line} answered OK without a session id`);
+        throw new SwDecision('response-unparseable', `+CCHO answered ${JSON.stringify(r.lines)}`);
+      }
       const forced = this.opts.claChannelBits;
       return { kind: 'ccho', handle, cardChannel: forced === 'clear' ? undefined : cardChannelOfSession(handle) };
     }
@@ -542,7 +559,8 @@ export class ModemSession {
 
   /** One LPA APDU through a backend, with the CLA rewritten and the T=0 procedure run. */
   private async sendApdu(backend: Backend, capdu: Uint8Array, vch: number, entry?: VirtualChannel): Promise<Uint8Array> {
-    const cardCla = this.cardCla(capdu[0]!, backend);
+    const remapped = this.cardCla(capdu[0]!, backend);
+    const cardCla = this.defects.active ? this.defects.cardCla(capdu[0]!, remapped) : remapped;
     const cardCapdu = Uint8Array.from(capdu);
     cardCapdu[0] = cardCla;
     if (cardCla !== capdu[0]) {
@@ -554,8 +572,9 @@ export class ModemSession {
       if (this.opts.t0Procedure && (s >> 8 === 0x61 || s >> 8 === 0x6c)) this.decide('t0', `channel ${vch}: ${formatSw(s)} -> ${s >> 8 === 0x61 ? 'GET RESPONSE' : 'resend with Le'} by the bridge`);
       return r;
     };
-    if (!this.opts.t0Procedure) return send(cardCapdu);
-    return transmitWithT0Procedure(send, cardCapdu, { getResponseClass: this.opts.getResponseClass });
+    const usual = (c: Uint8Array): Promise<Uint8Array> => (this.opts.t0Procedure ? transmitWithT0Procedure(send, c, { getResponseClass: this.opts.getResponseClass }) : send(c));
+    if (this.defects.active) return this.defects.transmit(cardCapdu, { raw: (c) => this.atApdu(backend, c, entry), usual });
+    return usual(cardCapdu);
   }
 
   private cardCla(cla: number, backend: Backend): number {
@@ -586,7 +605,11 @@ export class ModemSession {
     });
     if (r.final.kind !== 'ok') throw new AtApduFailure(backend.kind === 'ccho' ? 'cgla' : 'csim', r.final, this.at.rebootCount !== before || entry?.state === 'lost');
     const data = r.lines.map((l) => parseApduResponseLine(l, name)).find((d) => d !== undefined);
-    if (!data) throw new SwDecision('response-unparseable', `${line.slice(0, 24)}... answered ${JSON.stringify(r.lines)}`);
+    if (!data) {
+      // an OK without a +CGLA/+CSIM line may be a stray result code: the real answer may still come
+      this.at.requestResync(`${line.slice(0, 24)}... answered OK without a +${name} response`);
+      throw new SwDecision('response-unparseable', `${line.slice(0, 24)}... answered ${JSON.stringify(r.lines)}`);
+    }
     if (entry) entry.suspect = false;
     return data;
   }
@@ -665,6 +688,9 @@ function validateOptions(o: ModemSessionOptions): void {
   if (a !== undefined && (!Number.isInteger(a) || a < 5 || a > 65544)) throw new SessionConfigError(`maxApduBytes must be 5..65544, got ${a}`);
   const g = o.getResponseClass;
   if (g !== undefined && ![0x00, 0x80].includes(g)) throw new SessionConfigError(`getResponseClass must be 0x00 or 0x80, got ${g}`);
+  for (const d of o.defects ?? []) {
+    if (!(DEFECT_NAMES as readonly string[]).includes(d)) throw new SessionConfigError(`unknown defect '${d}'; known: ${DEFECT_NAMES.join(', ')}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
