@@ -37,6 +37,7 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
     },
   },
   smdp: { summary: 'run the test SM-DP+ (ES9+, ES2+, SM-DS) or place ES2+ orders', load: async () => (await import('./smdp.ts')).smdpCommand },
+  characterize: { summary: 'probe a real modem over its AT port and write a personality JSON', load: async () => (await import('./characterize.ts')).characterizeCommand },
   decode: { summary: 'decode SGP.22 DER or an activation code to JSON', load: async () => (await import('./decode.ts')).decodeCommand },
   certs: { summary: 'list, verify and issue SGP.22 test certificates', load: async () => (await import('./certs.ts')).certsCommand },
 };
