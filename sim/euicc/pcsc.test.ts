@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { parseOpenscOutput } from './testing/opensc.ts';
 
 const VPCD_PORT = 35963;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,34 +43,6 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | un
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-interface OpenscExchange {
-  sent: string;
-  sw: string;
-  data: string;
-}
-
-/** Parse `opensc-tool -s` output: "Sending: ..." then "Received (SW1=0x90, SW2=0x00)[:]" and hex dump lines. */
-export function parseOpenscOutput(out: string): OpenscExchange[] {
-  const result: OpenscExchange[] = [];
-  let current: OpenscExchange | undefined;
-  for (const line of out.split('\n')) {
-    const s = /^Sending: ([0-9A-F ]+)/.exec(line);
-    if (s) {
-      current = { sent: s[1]!.replace(/ /g, ''), sw: '', data: '' };
-      result.push(current);
-      continue;
-    }
-    const rcv = /^Received \(SW1=0x([0-9a-fA-F]{2}), SW2=0x([0-9a-fA-F]{2})\)/.exec(line);
-    if (rcv && current) {
-      current.sw = (rcv[1]! + rcv[2]!).toUpperCase();
-      continue;
-    }
-    const hex = /^((?:[0-9A-F]{2} ){1,16})/.exec(line);
-    if (hex && current && current.sw) current.data += hex[1]!.replace(/ /g, '');
-  }
-  return result;
 }
 
 function readerIndex(): number | undefined {
