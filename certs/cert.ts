@@ -215,9 +215,31 @@ function wrap<T>(what: string, fn: () => T): T {
   }
 }
 
+// Parsed certificates by DER content. The SM-DP+ and the eUICC meet the same few
+// certificates in every session (eUICC/EUM chains, DPauth/DPpb, the session's eUICC
+// certificate again at every ES9+ step); going through @peculiar/x509 costs several
+// milliseconds each time. Parsing is a pure function of the bytes, so a bounded cache
+// of results is safe: every caller gets its own deep copy. Failures are not cached.
+const PARSE_CACHE_LIMIT = 256;
+const parseCache = new Map<string, ParsedCert>();
+
 /** Parse a certificate (DER or PEM). Throws CertParseError for anything that is not a DER X.509 v3 EC certificate. */
 export function parseCert(input: string | Uint8Array): ParsedCert {
   const der = new Uint8Array(wrap('certificate', () => certificateDer(input))); // own copy, never a Buffer view
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const cached = parseCache.get(key);
+  if (cached) {
+    parseCache.delete(key); // most recently used last
+    parseCache.set(key, cached);
+    return structuredClone(cached);
+  }
+  const parsed = parseDer(der);
+  parseCache.set(key, structuredClone(parsed));
+  if (parseCache.size > PARSE_CACHE_LIMIT) parseCache.delete(parseCache.keys().next().value!);
+  return parsed;
+}
+
+function parseDer(der: Uint8Array): ParsedCert {
   const envelope = wrap('certificate', () => parseTlv(der));
   const [tbsTlv, algTlv, sigTlv] = envelope.children;
   if (envelope.tag !== 0x30 || envelope.children.length !== 3 || !tbsTlv || tbsTlv.tag !== 0x30 || !algTlv || !sigTlv || sigTlv.tag !== 0x03)
@@ -260,7 +282,8 @@ export function parseCert(input: string | Uint8Array): ParsedCert {
     signatureDer,
     signatureRaw,
     extendedKeyUsage: [],
-    extensions: cert.extensions.map((e) => ({ oid: e.type, critical: e.critical })),
+    // @peculiar/x509 parses the extensions lazily, here: a malformed one throws a plain Error
+    extensions: wrap('extensions', () => cert.extensions.map((e) => ({ oid: e.type, critical: e.critical }))),
   };
 
   wrap('extensions', () => {

@@ -12,7 +12,7 @@
 // scp03tStructureError 7 or scp03tSecurityError 8): every later unwrap rethrows it.
 // `{ abortOnError: false }` keeps the session usable: the next correct segment for
 // the same counter/MCV still verifies (fault-injection and retry experiments).
-import { cbc, cmac, ecb } from '@noble/ciphers/aes.js';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { concatBytes, equalBytes } from '../bytes.ts';
 import { BspError, CryptoError } from './errors.ts';
 
@@ -83,6 +83,48 @@ function unpad80(data: Uint8Array): Uint8Array {
   return data.slice(0, i);
 }
 
+// AES through node:crypto (OpenSSL): a BPP is ~12 KB encrypted and MACed on both sides of
+// every download, which @noble/ciphers' table-free JS AES made a visible share of its cost.
+
+function aes(mode: 'cbc' | 'ecb', key: Uint8Array): string {
+  return `aes-${key.length * 8}-${mode}`;
+}
+
+function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const c = createCipheriv(aes('cbc', key), key, iv).setAutoPadding(false);
+  return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+}
+
+function aesCbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const d = createDecipheriv(aes('cbc', key), key, iv).setAutoPadding(false);
+  return new Uint8Array(Buffer.concat([d.update(data), d.final()]));
+}
+
+function aesBlock(key: Uint8Array, block: Uint8Array): Uint8Array {
+  const c = createCipheriv(aes('ecb', key), key, null).setAutoPadding(false);
+  return new Uint8Array(Buffer.concat([c.update(block), c.final()]));
+}
+
+/** Doubling in GF(2^128) (RFC 4493 2.3 subkey generation). */
+function dbl(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BLOCK);
+  for (let i = 0; i < BLOCK; i++) out[i] = ((b[i]! << 1) | (i + 1 < BLOCK ? b[i + 1]! >> 7 : 0)) & 0xff;
+  if (b[0]! & 0x80) out[BLOCK - 1]! ^= 0x87;
+  return out;
+}
+
+/** AES-CMAC (RFC 4493 / NIST SP 800-38B), 16 bytes. */
+function aesCmac(key: Uint8Array, message: Uint8Array): Uint8Array {
+  const k1 = dbl(aesBlock(key, new Uint8Array(BLOCK)));
+  const complete = message.length > 0 && message.length % BLOCK === 0;
+  const padded = complete ? message.slice() : pad80(message);
+  const last = padded.subarray(padded.length - BLOCK);
+  const k = complete ? k1 : dbl(k1);
+  for (let i = 0; i < BLOCK; i++) last[i]! ^= k[i]!;
+  const chain = aesCbcEncrypt(key, new Uint8Array(BLOCK), padded);
+  return chain.slice(chain.length - BLOCK);
+}
+
 function checkKeys({ sEnc, sMac, initialMcv }: BspKeys): void {
   for (const [name, k] of [['S-ENC', sEnc], ['S-MAC', sMac]] as const)
     if (![16, 24, 32].includes(k.length)) throw new CryptoError('invalidKey', `${name} must be an AES key, got ${k.length} bytes`);
@@ -129,11 +171,11 @@ export class BspSession {
   #icv(): Uint8Array {
     const block = new Uint8Array(BLOCK);
     new DataView(block.buffer).setBigUint64(8, BigInt(this.#counter));
-    return ecb(this.#sEnc, { disablePadding: true }).encrypt(block);
+    return aesBlock(this.#sEnc, block);
   }
 
   #cmac(header: Uint8Array, data: Uint8Array): Uint8Array {
-    return cmac(concatBytes(this.#mcv, header, data), this.#sMac);
+    return aesCmac(this.#sMac, concatBytes(this.#mcv, header, data));
   }
 
   /** Protect one segment: tag | BER length | payload | 8-byte C-MAC. */
@@ -141,7 +183,7 @@ export class BspSession {
     if (!Number.isInteger(tag) || tag < 0 || tag > 0xff) throw new CryptoError('invalidInput', `BSP tag must be one byte, got ${tag}`);
     const data = mode === 'encryptAndMac' ? pad80(plaintext) : plaintext;
     const header = concatBytes(Uint8Array.of(tag), berLength(data.length + MAC_LEN));
-    const payload = mode === 'encryptAndMac' ? cbc(this.#sEnc, this.#icv(), { disablePadding: true }).encrypt(data) : data;
+    const payload = mode === 'encryptAndMac' ? aesCbcEncrypt(this.#sEnc, this.#icv(), data) : data;
     const mac = this.#cmac(header, payload);
     this.#mcv = mac;
     this.#counter++;
@@ -181,7 +223,7 @@ export class BspSession {
     if (!equalBytes(mac.subarray(0, MAC_LEN), tlv.subarray(tlv.length - MAC_LEN)))
       throw new BspError('security', 'C-MAC verification failed');
     const plaintext =
-      mode === 'encryptAndMac' ? unpad80(cbc(this.#sEnc, this.#icv(), { disablePadding: true }).decrypt(data)) : data.slice();
+      mode === 'encryptAndMac' ? unpad80(aesCbcDecrypt(this.#sEnc, this.#icv(), data)) : data.slice();
     this.#mcv = mac;
     this.#counter++;
     return plaintext;

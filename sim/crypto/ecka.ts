@@ -2,9 +2,13 @@
 // SGP.22 3.1.3 / 5.7.13 (ES10b.PrepareDownload, ES8+.InitialiseSecureChannel):
 // one-time key pairs otSK/otPK on NIST P-256 or brainpoolP256r1, public keys in
 // uncompressed form 04||X||Y (65 bytes, tag 5F49), shared secret ShS = x-coordinate
-// of otSK.DP * otPK.EUICC (32 bytes). Peer points are validated before use.
+// of otSK.DP * otPK.EUICC (32 bytes). Peer points are validated before use. Key
+// generation and the scalar multiplication run in node:crypto (OpenSSL), about 20 times
+// faster than @noble/curves: both the eUICC and the SM-DP+ do one of each per download.
+import { createECDH } from 'node:crypto';
 import { CURVES, type CurveName } from './curves.ts';
 import { CryptoError } from './errors.ts';
+import { isOpensslKeyError, opensslCurveName, scalar32 } from './native.ts';
 
 export interface EcKeyPair {
   /** 32-byte scalar. */
@@ -14,9 +18,9 @@ export interface EcKeyPair {
 }
 
 export function generateKeyPair(curve: CurveName): EcKeyPair {
-  const c = CURVES[curve];
-  const privateKey = c.utils.randomSecretKey();
-  return { privateKey, publicKey: c.getPublicKey(privateKey, false) };
+  const ecdh = createECDH(opensslCurveName(curve));
+  const publicKey = new Uint8Array(ecdh.generateKeys());
+  return { privateKey: scalar32(ecdh.getPrivateKey()), publicKey };
 }
 
 /** Uncompressed public key (65 bytes) of a private key; throws CryptoError 'invalidKey'. */
@@ -45,6 +49,13 @@ function assertPrivateKey(curve: CurveName, privateKey: Uint8Array): void {
 export function ecka(curve: CurveName, privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   assertPrivateKey(curve, privateKey);
   assertPublicKey(curve, peerPublicKey);
-  // compressed point 02/03||X: drop the prefix byte to keep X
-  return CURVES[curve].getSharedSecret(privateKey, peerPublicKey, true).subarray(1);
+  const ecdh = createECDH(opensslCurveName(curve));
+  ecdh.setPrivateKey(privateKey);
+  try {
+    // the x-coordinate of privateKey * peer, left-padded to the field size
+    return new Uint8Array(ecdh.computeSecret(peerPublicKey));
+  } catch (e) {
+    if (isOpensslKeyError(e) || (e as { code?: unknown }).code === 'ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY') throw new CryptoError('invalidPoint', `public key is not a point on ${curve}`, { cause: e });
+    throw e;
+  }
 }

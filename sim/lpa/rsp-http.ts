@@ -4,8 +4,9 @@
 // trusting only the configured CI certificates (default: the SGP.26 test CIs), SNI and
 // certificate name = the SM-DP+/SM-DS host, optionally connecting somewhere else (a test
 // server on 127.0.0.1). Every exchange is reported to an optional trace hook.
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
+import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { certificatePem } from '../../certs/cert.ts';
 import { loadCert } from '../../certs/store.ts';
 import { RSP_HTTP_HEADERS } from '../rsp/json.ts';
@@ -89,6 +90,22 @@ function caList(ca: RspHttpOptions['ca']): string[] {
   return items.map((c) => (typeof c === 'string' ? c : certificatePem(c)));
 }
 
+// TLS contexts by trust anchors and minimum version. Passing `ca` to every request made
+// Node build a new SecureContext (parsing the CA certificates) for every ES9+ call.
+const SECURE_CONTEXT_LIMIT = 32;
+const secureContexts = new Map<string, SecureContext>();
+
+function secureContextFor(ca: readonly string[], minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContext {
+  const key = `${minVersion}\n${ca.join('\n')}`;
+  let ctx = secureContexts.get(key);
+  if (!ctx) {
+    ctx = createSecureContext({ ca: [...ca], minVersion });
+    secureContexts.set(key, ctx);
+    if (secureContexts.size > SECURE_CONTEXT_LIMIT) secureContexts.delete(secureContexts.keys().next().value!);
+  }
+  return ctx;
+}
+
 /** Split "host[:port]" (an IPv6 literal in brackets is accepted). */
 export function parseRspAddress(address: string): RspAddress {
   const m = /^(\[[0-9A-Fa-f:.]+\]|[^:\s/]+)(?::(\d{1,5}))?$/.exec(address);
@@ -154,20 +171,21 @@ export function rspPost(fn: string, address: string, path: string, body: string,
       trace({ ...(partial?.status !== undefined ? { status: partial.status } : {}), headers: partial?.headers ?? {}, body: partial?.body ?? '', error: err.message });
       reject(err);
     };
+    // https.request hands these to tls.connect, secureContext included (its type omits it)
+    const requestOptions: RequestOptions & Pick<ConnectionOptions, 'secureContext'> = {
+      method: 'POST',
+      host: connectHost,
+      port: connectPort,
+      path,
+      headers,
+      secureContext: secureContextFor(caList(options.ca), options.minTlsVersion ?? 'TLSv1.2'),
+      // SNI must not carry an IP address (RFC 6066 3)
+      ...(isIP(servername) === 0 ? { servername } : {}),
+      rejectUnauthorized: true,
+      agent: false,
+    };
     const req = httpsRequest(
-      {
-        method: 'POST',
-        host: connectHost,
-        port: connectPort,
-        path,
-        headers,
-        ca: caList(options.ca),
-        // SNI must not carry an IP address (RFC 6066 3)
-        ...(isIP(servername) === 0 ? { servername } : {}),
-        minVersion: options.minTlsVersion ?? 'TLSv1.2',
-        rejectUnauthorized: true,
-        agent: false,
-      },
+      requestOptions,
       (res) => {
         const chunks: Buffer[] = [];
         const resHeaders = res.headers as Record<string, string | string[]>;

@@ -147,19 +147,26 @@ function convert(node: Asn1Node, input: Uint8Array, offset: number, opts: ParseO
       throw new DerError('notDer', 'non-minimal length encoding', offset + node.idBlock.blockLength, tag);
   }
   const total = node.lenBlock.isIndefiniteForm ? node.valueBeforeDecodeView.byteLength : headerLength + node.lenBlock.length;
+  if (offset + total > input.byteLength) throw new DerError('truncated', `length ${node.lenBlock.length} runs past the end of the input`, offset, tag);
   const raw = input.subarray(offset, offset + total);
   const valueEnd = node.lenBlock.isIndefiniteForm ? total - 2 : total;
   const value = raw.subarray(headerLength, valueEnd);
   const children: Tlv[] = [];
   if (constructed && Array.isArray(node.valueBlock.value)) {
     let childOffset = offset + headerLength;
+    const contentsEnd = offset + valueEnd;
     for (const child of node.valueBlock.value as Asn1Node[]) {
       // asn1js represents the end-of-contents of indefinite forms as a child
       if (child.idBlock.tagClass === 1 && child.idBlock.tagNumber === 0 && node.lenBlock.isIndefiniteForm) continue;
       const c = convert(child, input, childOffset, opts);
+      // asn1js does not bound a component by the length of the TLV that contains it
+      if (childOffset + c.raw.byteLength > contentsEnd)
+        throw new DerError('truncated', `${tagHex(c.tag)} runs past the end of the enclosing ${tagHex(tag)} (length ${node.lenBlock.length})`, childOffset, c.tag);
       children.push(c);
       childOffset += c.raw.byteLength;
     }
+    if (!node.lenBlock.isIndefiniteForm && childOffset !== contentsEnd)
+      throw new DerError('truncated', `the components of ${tagHex(tag)} do not fill its length ${node.lenBlock.length}`, childOffset, tag);
   }
   return { tag, id, constructed, offset, raw, value, valueOffset: offset + headerLength, children };
 }
@@ -196,10 +203,77 @@ function scanForProblem(input: Uint8Array, start: number, end: number): { offset
   return { offset: -1, message: '' };
 }
 
+/**
+ * Deepest nesting of constructed TLVs accepted. SGP.22 messages, X.509 certificates and
+ * SAIP profile elements nest about 10 deep; asn1js (and this module) walk the tree
+ * recursively, so a "nesting bomb" would otherwise exhaust the call stack (RangeError).
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * Iterative pre-scan of the TLV headers (definite and indefinite lengths) for what asn1js
+ * cannot be given: constructed TLVs nested deeper than MAX_NESTING_DEPTH (its recursion
+ * exhausts the stack) and a BOOLEAN whose contents are not one octet (X.690 8.2.1; asn1js
+ * decodes a long one in quadratic time: 70 KB took 10 s). Throws a DerError; stops quietly
+ * at the first header it cannot follow (asn1js then reports that problem).
+ */
+export function prescanTlvs(input: Uint8Array, maxDepth = MAX_NESTING_DEPTH): void {
+  const ends: number[] = []; // contents end of each open constructed TLV; -1 = indefinite
+  let p = 0;
+  const end = input.byteLength;
+  while (p < end) {
+    const top = ends.length ? ends[ends.length - 1]! : end;
+    if (top >= 0 && p >= top) {
+      ends.pop();
+      continue;
+    }
+    if (top < 0 && input[p] === 0 && input[p + 1] === 0) {
+      ends.pop();
+      p += 2;
+      continue;
+    }
+    const tagStart = p;
+    const first = input[p++]!;
+    if ((first & 0x1f) === 0x1f) {
+      while (p < end && input[p]! & 0x80) p++;
+      p++;
+    }
+    if (p >= end) return;
+    const lenByte = input[p++]!;
+    let len = lenByte;
+    if (lenByte > 0x80) {
+      const n = lenByte & 0x7f;
+      if (n > 4 || p + n > end) return;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + input[p++]!;
+    }
+    if ((first & 0x20) === 0) {
+      if (lenByte === 0x80) return;
+      if (first === 0x01 && len !== 1) throw new DerError('invalidValue', `BOOLEAN of ${len} octets (must be one)`, tagStart, first);
+      p += len;
+      continue;
+    }
+    if (ends.length >= maxDepth) throw new DerError('invalidValue', `constructed TLVs nest deeper than ${maxDepth} levels`, tagStart, first);
+    ends.push(lenByte === 0x80 ? -1 : p + len);
+  }
+}
+
+/** asn1js.fromBER behind prescanTlvs; exceptions asn1js throws on bad contents become DerError. */
+export function berFromBytes(input: Uint8Array): ReturnType<typeof asn1js.fromBER> {
+  prescanTlvs(input);
+  try {
+    return asn1js.fromBER(input);
+  } catch (e) {
+    // asn1js decodes the contents of some universal types while parsing (UTCTime,
+    // GeneralizedTime, BMPString, UniversalString ...) and throws plain errors on bad ones
+    throw new DerError('invalidValue', `malformed contents: ${(e as Error).message}`, 0);
+  }
+}
+
 /** Parse exactly one TLV covering the whole input. */
 export function parseTlv(input: Uint8Array, opts: ParseOptions = { der: true }): Tlv {
   if (input.byteLength === 0) throw new DerError('truncated', 'empty input', 0);
-  const res = asn1js.fromBER(input);
+  const res = berFromBytes(input);
   if (res.offset === -1) {
     const problem = scanForProblem(input, 0, input.byteLength);
     const message = problem.offset >= 0 ? problem.message : res.result.error || 'malformed TLV';

@@ -4,8 +4,7 @@
 // AUTOMATIC TAGS CHOICE, so each PE's tag is [n] constructed, n being the
 // alternative's position (header [0] A0, mf [16] B0, usim [19] B3, end [10] AA,
 // ...; PROFILE_ELEMENT_NAMES below). This module splits and joins packages.
-import * as asn1js from 'asn1js';
-import { concat, DerError, parseTlv, tagHex, tagValue, type Tlv } from '../rsp/der.ts';
+import { berFromBytes, concat, DerError, parseTlv, tagHex, tagValue, type Tlv } from '../rsp/der.ts';
 
 /** ProfileElement CHOICE alternatives in declaration order (PEDefinitions v3.3): index = context tag number. */
 export const PROFILE_ELEMENT_NAMES = [
@@ -81,6 +80,35 @@ function shifted(e: DerError, by: number, index: number): DerError {
 }
 
 /**
+ * Header + contents length of the TLV at `pos` when its header is well formed with a
+ * definite length and the TLV fits in `b`; undefined otherwise (indefinite length,
+ * truncation, over-long tag or length: the general path handles those).
+ */
+function definiteTlvLength(b: Uint8Array, pos: number): number | undefined {
+  let i = pos;
+  const first = b[i++];
+  if (first === undefined) return undefined;
+  if ((first & 0x1f) === 0x1f) {
+    for (let n = 0; ; n++) {
+      const x = b[i++];
+      if (x === undefined || n >= 4) return undefined;
+      if ((x & 0x80) === 0) break;
+    }
+  }
+  const l = b[i++];
+  if (l === undefined || l === 0x80) return undefined;
+  let length = l;
+  if (l > 0x80) {
+    const n = l & 0x7f;
+    if (n > 4 || i + n > b.length) return undefined;
+    length = 0;
+    for (let k = 0; k < n; k++) length = length * 256 + b[i++]!;
+  }
+  const total = i - pos + length;
+  return pos + total <= b.length ? total : undefined;
+}
+
+/**
  * Split a UPP into its ProfileElements. The elements cover the input exactly;
  * truncation, trailing garbage and non-PE tags are DerError with the package offset.
  */
@@ -91,14 +119,27 @@ export function splitProfileElements(upp: Uint8Array, options: SplitOptions = {}
   let pos = 0;
   while (pos < upp.byteLength) {
     const rest = upp.subarray(pos);
-    // asn1js reads the first TLV (with its whole subtree) and tells how long it is
-    const first = asn1js.fromBER(rest);
-    let tlv: Tlv;
-    try {
-      tlv = parseTlv(first.offset === -1 ? rest : rest.subarray(0, first.offset), { der });
-    } catch (e) {
-      if (e instanceof DerError) throw shifted(e, pos, out.length);
-      throw e;
+    let tlv: Tlv | undefined;
+    // Fast path: a definite-length header says where the PE ends, so it is parsed once.
+    // Anything it cannot parse goes through the general path below, which reports it.
+    const known = definiteTlvLength(upp, pos);
+    if (known !== undefined) {
+      try {
+        tlv = parseTlv(rest.subarray(0, known), { der });
+      } catch (e) {
+        if (!(e instanceof DerError)) throw e;
+      }
+    }
+    if (!tlv) {
+      try {
+        // asn1js reads the first TLV (with its whole subtree) and tells how long it is
+        // (berFromBytes: asn1js behind the pre-scan of der.ts, its exceptions as DerError)
+        const first = berFromBytes(rest);
+        tlv = parseTlv(first.offset === -1 ? rest : rest.subarray(0, first.offset), { der });
+      } catch (e) {
+        if (e instanceof DerError) throw shifted(e, pos, out.length);
+        throw e;
+      }
     }
     if (tlv.id.cls !== 'context' || !tlv.constructed)
       throw new DerError('unexpectedTag', `tag ${tagHex(tlv.tag)} is not a ProfileElement (context-specific, constructed)`, pos, tlv.tag, `ProfileElement[${out.length}]`);

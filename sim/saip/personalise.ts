@@ -44,13 +44,27 @@ function replaceFileContent(pe: ProfileElementTlv, n: number, label: string, con
   return replaceTlv(pe.tlv, target, FileItem.encode({ fillFileContent: content(target.value) }));
 }
 
+// The SM-DP+ personalises the same few template packages for every download: their split
+// is kept per package object, with a private copy of the bytes (the elements are views
+// into it), so a package changed in place by its owner is noticed and split again.
+const splitTemplates = new WeakMap<Uint8Array, { bytes: Uint8Array; elements: ProfileElementTlv[] }>();
+
+function splitTemplate(upp: Uint8Array): ProfileElementTlv[] {
+  const hit = splitTemplates.get(upp);
+  if (hit && equalBytes(hit.bytes, upp)) return hit.elements;
+  const bytes = upp.slice();
+  const elements = splitProfileElements(bytes);
+  splitTemplates.set(upp, { bytes, elements });
+  return elements;
+}
+
 /**
  * A new UPP with the given ICCID and/or IMSI. Inputs are validated first
  * (SaipError kind 'invalidInput' naming the field); the input package is not modified.
  */
 export function personaliseProfile(upp: Uint8Array, values: PersonaliseValues): Uint8Array {
   validate(values);
-  const elements = splitProfileElements(upp);
+  const elements = splitTemplate(upp);
   const { pe: headerPe, header } = headerElement(elements);
   const out: Uint8Array[] = elements.map((e) => e.raw);
 

@@ -1,0 +1,28 @@
+// The fuzz campaigns by name, in the order `npm run fuzz` runs them.
+import type { Campaign } from './harness.ts';
+import { activationCodeCampaign } from './targets/activation-code.ts';
+import { bridgeAtCampaign } from './targets/bridge-at.ts';
+import { euiccCampaign } from './targets/euicc-apdu.ts';
+import { derCampaign } from './targets/rsp-der.ts';
+import { jsonCampaign } from './targets/rsp-json.ts';
+import { saipCampaign } from './targets/saip.ts';
+import { selftestCampaign } from './targets/selftest.ts';
+import { smdpCampaign } from './targets/smdp-http.ts';
+import { vpcdBridgeCampaign, vpcdCardCampaign } from './targets/vpcd.ts';
+
+export const CAMPAIGNS: readonly Campaign[] = [
+  euiccCampaign,
+  derCampaign,
+  jsonCampaign,
+  activationCodeCampaign,
+  saipCampaign,
+  bridgeAtCampaign,
+  vpcdBridgeCampaign,
+  vpcdCardCampaign,
+  smdpCampaign,
+  ...(process.env['BRIDGELAB_FUZZ_SELFTEST'] === '1' ? [selftestCampaign] : []),
+];
+
+export function campaignByName(name: string): Campaign | undefined {
+  return CAMPAIGNS.find((c) => c.name === name);
+}
