@@ -291,6 +291,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     },
   });
 
+  let activeLeaving = false;
+
   /** Serve one LPA until its connection closes; then release its channels. */
   const serve = async (socket: Socket): Promise<void> => {
     const peer = peerOf(socket);
@@ -302,9 +304,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       socket.resume();
       await served;
     } finally {
+      // The LPA is gone; only its channels remain to be closed. An LPA arriving now
+      // is held (not refused) and served as soon as the channels are released.
+      activeLeaving = true;
       await session.closeAllChannels('LPA disconnected');
       active = undefined;
       activePeer = undefined;
+      activeLeaving = false;
       emit({ type: 'lpa', event: 'disconnected', peer });
     }
   };
@@ -333,7 +339,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return;
     }
     if (active) {
-      if ((options.secondLpa ?? 'refuse') === 'queue') {
+      if (activeLeaving || (options.secondLpa ?? 'refuse') === 'queue') {
         socket.pause();
         queue.push(socket);
         emit({ type: 'lpa', event: 'queued', peer: peerOf(socket), detail: `LPA ${activePeer} is active; ${queue.length} waiting` });

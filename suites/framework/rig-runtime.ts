@@ -206,6 +206,9 @@ export class RigRuntime {
       this.bridge = await startBridge({
         serial: { path: this.pty!.path, baudRate: rig.modem.kind === 'fake' ? (rig.modem.baud ?? 115200) : 115200 },
         listen: { host: '127.0.0.1', port: this.bridgeAddress!.port },
+        onTrace: (e) => {
+          if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log('bridge', JSON.stringify(e));
+        },
         ...this.parts.bridge,
       });
     } else if (this.env.rig.bridge.kind === 'external') await this.launchExternalBridge();

@@ -1,0 +1,274 @@
+// Helpers of the provisioning and negative suites (not cases): a clean rig for a case
+// (fresh emulated card, faults and SM-DP+ misbehaviour off), ES2+ orders on an inventory
+// entry added for the case (so cases never compete for the default inventory), a test
+// LPA opened over the bridge with an optional APDU hook (to interrupt a download at a
+// chosen point of the Bound Profile Package, SGP.22 2.5.5), typed error expectations,
+// and decoders for what the eUICC stores (ProfileInstallationResult, SGP.22 5.7.6).
+import { expect } from 'vitest';
+import type { ApduTransport } from '../../sim/apdu/apdu.ts';
+import { decode } from '../../sim/rsp/der.ts';
+import { ProfileInstallationResult } from '../../sim/rsp/es10b.ts';
+import { Lpa, type LpaOptions } from '../../sim/lpa/flows.ts';
+import type { Es10Options } from '../../sim/lpa/es10.ts';
+import type { Es9pApi } from '../../sim/lpa/es9p-client.ts';
+import { Es9pClient } from '../../sim/lpa/es9p-client.ts';
+import type { Euicc } from '../../sim/euicc/euicc.ts';
+import type { SmdpServer, OrderResult } from '../../sim/smdp/server.ts';
+import type { VirtualModem } from '../../sim/modem/modem.ts';
+import type { VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
+import type { RigRuntime } from '../framework/rig-runtime.ts';
+import type { Infer } from '../../sim/rsp/der.ts';
+import { toHex } from '../../sim/bytes.ts';
+import { iccidFromBytes } from '../../sim/rsp/iccid.ts';
+import type { ProfileInfo } from '../../sim/rsp/common.ts';
+
+export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
+
+/** The embedded SM-DP+ (cases that need it declare requires: ['embeddedSmdp']). */
+export function smdpOf(rt: RigRuntime): SmdpServer {
+  if (!rt.smdp) throw new Error('this rig has no embedded SM-DP+');
+  return rt.smdp;
+}
+
+/** The emulated eUICC (cases that need it declare requires: ['emulatedEuicc']). */
+export function euiccOf(rt: RigRuntime): Euicc {
+  if (!rt.euicc) throw new Error('this rig has no emulated eUICC');
+  return rt.euicc;
+}
+
+/** The fake modem (cases that need it declare requires: ['modemFaults']). */
+export function modemOf(rt: RigRuntime): VirtualModem {
+  if (!rt.modem) throw new Error('this rig has no fake modem');
+  return rt.modem;
+}
+
+/**
+ * Start a case from a known rig: a fresh emulated card (when the rig has one), modem and
+ * eUICC faults cleared, SM-DP+ misbehaviour off.
+ */
+export async function cleanRig(rt: RigRuntime, opts: { freshEid?: boolean } = {}): Promise<void> {
+  rt.modem?.faults.clear();
+  rt.euicc?.faults.clear();
+  await rt.smdp?.control.reset();
+  // a fresh EID keeps orders bound to the EID (or bound by an earlier download) of other cases out of this one
+  if (rt.euicc) await rt.freshCard(opts.freshEid ? { identity: 'fresh' } : {});
+}
+
+/** ProfileInfo.profileState values (SGP.22 5.7.15). */
+export const PROFILE_STATE = { disabled: 0, enabled: 1 } as const;
+
+/** Undo what a case switched on (called in `finally`). */
+export async function restoreRig(rt: RigRuntime): Promise<void> {
+  rt.modem?.faults.clear();
+  rt.euicc?.faults.clear();
+  await rt.smdp?.control.reset();
+}
+
+export interface OrderOptions {
+  /** template of the inventory entry (default: the first template) */
+  template?: string;
+  eid?: string;
+  confirmationCode?: string;
+  matchingId?: string;
+  release?: boolean;
+}
+
+/** Add one inventory entry of a template and order it (ES2+ DownloadOrder + ConfirmOrder). */
+export function orderProfile(rt: RigRuntime, opts: OrderOptions = {}): OrderResult {
+  const smdp = smdpOf(rt);
+  const template = opts.template ?? smdp.inventory.templates()[0];
+  if (!template) throw new Error('the SM-DP+ has no profile template');
+  const [entry] = smdp.inventory.add({ template, count: 1 });
+  if (!entry) throw new Error(`no inventory entry was added for template ${template}`);
+  return smdp.es2.order({
+    iccid: entry.iccid,
+    ...(opts.eid !== undefined ? { eid: opts.eid } : {}),
+    ...(opts.confirmationCode !== undefined ? { confirmationCode: opts.confirmationCode } : {}),
+    ...(opts.matchingId !== undefined ? { matchingId: opts.matchingId } : {}),
+    ...(opts.release !== undefined ? { release: opts.release } : {}),
+  });
+}
+
+/** State of an inventory entry at the SM-DP+ (SGP.22 3.1.6). */
+export function smdpState(rt: RigRuntime, iccid: string): string | undefined {
+  return smdpOf(rt).inventory.get(iccid)?.state;
+}
+
+/** Called before each C-APDU the LPA sends to the bridge; may act (interrupt) before it goes out. */
+export type ApduHook = (capdu: Uint8Array) => Promise<void> | void;
+
+export interface LpaSession {
+  lpa: Lpa;
+  transport: VpcdReaderTransport;
+  close(): Promise<void>;
+}
+
+export interface OpenLpaOptions extends LpaOptions {
+  es10?: Es10Options;
+  /** runs before every C-APDU (through the bridge, not around it) */
+  beforeApdu?: ApduHook;
+  commandTimeoutMs?: number;
+}
+
+/** A test LPA over a new vpcd connection to the bridge, optionally with an APDU hook. */
+export async function openLpa(rt: RigRuntime, options: OpenLpaOptions = {}): Promise<LpaSession> {
+  const { beforeApdu, commandTimeoutMs, es10, ...lpaOptions } = options;
+  const transport = await rt.connectLpa(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {});
+  const hooked: ApduTransport = beforeApdu
+    ? {
+        transmit: async (c) => {
+          await beforeApdu(c);
+          return transport.transmit(c);
+        },
+        reset: () => transport.reset(),
+        close: () => transport.close(),
+      }
+    : transport;
+  try {
+    await transport.reset();
+    const lpa = await Lpa.open(hooked, {
+      http: rt.httpOptions(),
+      es10: { blockSize: rt.env.rig.lpa.storeDataBlockSize, ...es10 },
+      onProgress: (e) => rt.trace.log('lpa', `${e.step} ${e.phase}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`),
+      ...lpaOptions,
+    });
+    return {
+      lpa,
+      transport,
+      close: async () => {
+        if (transport.isOpen) await lpa.es10.close().catch(() => undefined);
+        await transport.close();
+      },
+    };
+  } catch (err) {
+    await transport.close();
+    throw err;
+  }
+}
+
+/** Run `fn` with a test LPA and close it afterwards, whatever happens. */
+export async function withLpa<T>(rt: RigRuntime, fn: (lpa: Lpa, session: LpaSession) => Promise<T>, options: OpenLpaOptions = {}): Promise<T> {
+  const s = await openLpa(rt, options);
+  try {
+    return await fn(s.lpa, s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Await a promise that must reject with an instance of `cls`; returns the error. */
+export async function rejectsWith<E extends Error>(p: Promise<unknown>, cls: abstract new (...args: never[]) => E): Promise<E> {
+  let outcome: unknown;
+  try {
+    await p;
+  } catch (err) {
+    outcome = err;
+  }
+  if (outcome === undefined) throw new Error(`expected ${cls.name}, but the operation succeeded`);
+  if (!(outcome instanceof cls)) throw new Error(`expected ${cls.name}, got ${(outcome as Error)?.name ?? typeof outcome}: ${(outcome as Error)?.message ?? String(outcome)}`, { cause: outcome });
+  return outcome;
+}
+
+export type Pir = Infer<typeof ProfileInstallationResult>;
+
+/** Decode a stored install notification (ProfileInstallationResult 'BF37'). */
+export function decodePir(der: Uint8Array): Pir {
+  return decode(ProfileInstallationResult, der);
+}
+
+/** The errorResult of a PIR, or undefined for a success. */
+export function pirError(der: Uint8Array): { bppCommandId: number; errorReason: number } | undefined {
+  const fr = decodePir(der).profileInstallationResultData.finalResult;
+  return 'errorResult' in fr ? { bppCommandId: fr.errorResult.bppCommandId, errorReason: fr.errorResult.errorReason } : undefined;
+}
+
+/** Nothing left on the emulated card of a download that did not complete. */
+export function expectNoProfile(rt: RigRuntime, iccid: string): void {
+  if (!rt.euicc) return;
+  expect(rt.euicc.state.profiles().map((p) => p.iccid)).not.toContain(iccid);
+  expect(rt.euicc.state.bppInProgress()).toBeUndefined();
+}
+
+/** Only the logical channels the card has after a reset (the basic channel) are left open. */
+export function expectNoOpenLogicalChannel(rt: RigRuntime): void {
+  if (!rt.euicc) return;
+  expect(rt.euicc.card.openChannels().filter((c) => c !== 0)).toEqual([]);
+}
+
+/** The ES10 STORE DATA commands the card received (modem-card hop), by the tag of their first block. */
+export function cardCommandTags(rt: RigRuntime): string[] {
+  const out: string[] = [];
+  for (const e of rt.trace.events) {
+    if (e.kind !== 'apdu' || e.hop !== 'modem-card') continue;
+    const c = e.command;
+    // STORE DATA, first block (P2 = 00): the ES10 tag starts the data
+    if (c.length > 6 && c[1] === 0xe2 && c[3] === 0x00) {
+      const data = c.subarray(5);
+      out.push(toHex(data[0] === 0xbf ? data.subarray(0, 2) : data.subarray(0, 1)).toUpperCase());
+    }
+  }
+  return out;
+}
+
+/** An ES9+ client of the embedded SM-DP+ (for replay tests), traced like the LPA's. */
+export function es9Client(rt: RigRuntime): Es9pApi {
+  return new Es9pClient(smdpOf(rt).address, rt.httpOptions());
+}
+
+/** An Es9pApi that records the requests the LPA made and answers through the real client. */
+export class RecordingEs9p implements Es9pApi {
+  readonly authenticateClientCalls: { transactionId: Uint8Array; authenticateServerResponse: Uint8Array }[] = [];
+  readonly getBppCalls: { transactionId: Uint8Array; prepareDownloadResponse: Uint8Array }[] = [];
+  constructor(private readonly inner: Es9pApi) {}
+  get smdpAddress(): string {
+    return this.inner.smdpAddress;
+  }
+  initiateAuthentication(input: Parameters<Es9pApi['initiateAuthentication']>[0]): ReturnType<Es9pApi['initiateAuthentication']> {
+    return this.inner.initiateAuthentication(input);
+  }
+  authenticateClient(transactionId: Uint8Array, authenticateServerResponse: Uint8Array): ReturnType<Es9pApi['authenticateClient']> {
+    this.authenticateClientCalls.push({ transactionId, authenticateServerResponse });
+    return this.inner.authenticateClient(transactionId, authenticateServerResponse);
+  }
+  getBoundProfilePackage(transactionId: Uint8Array, prepareDownloadResponse: Uint8Array): ReturnType<Es9pApi['getBoundProfilePackage']> {
+    this.getBppCalls.push({ transactionId, prepareDownloadResponse });
+    return this.inner.getBoundProfilePackage(transactionId, prepareDownloadResponse);
+  }
+  handleNotification(pendingNotification: Uint8Array): Promise<void> {
+    return this.inner.handleNotification(pendingNotification);
+  }
+  cancelSession(transactionId: Uint8Array, cancelSessionResponse: Uint8Array): ReturnType<Es9pApi['cancelSession']> {
+    return this.inner.cancelSession(transactionId, cancelSessionResponse);
+  }
+}
+
+/** ICCIDs of a GetProfilesInfo answer. */
+export function iccidsOf(list: readonly ProfileInfo[]): string[] {
+  return list.flatMap((p) => (p.iccid ? [iccidFromBytes(p.iccid)] : []));
+}
+
+/** The ProfileInfo of one ICCID. */
+export function profileInfoOf(list: readonly ProfileInfo[], iccid: string): ProfileInfo | undefined {
+  return list.find((p) => p.iccid !== undefined && iccidFromBytes(p.iccid) === iccid);
+}
+
+/**
+ * Wait (up to `ms`) until the bridge serves an LPA: connect, get the ATR, leave. Used after
+ * the rig restarted the bridge (an external bridge is probed by the rig before it is
+ * ready, and the probe is itself an LPA connection the bridge has to finish with).
+ */
+export async function waitBridgeServing(rt: RigRuntime, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const t = await rt.connectLpa({ commandTimeoutMs: 1000 }).catch(() => undefined);
+    const ok = t ? await t.reset().then(() => true, () => false) : false;
+    await t?.close();
+    if (ok) {
+      // let the bridge finish with this connection before the case connects
+      await new Promise((r) => setTimeout(r, 20));
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`the bridge did not serve an LPA within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
