@@ -14,9 +14,7 @@ import { AtClient } from '../sim/modem/testing/at-client.ts';
 import { FakeCard } from '../sim/modem/testing/fake-card.ts';
 import { characterizeCommand } from './characterize.ts';
 import { UsageError } from './errors.ts';
-import { main, registerSubcommand } from './main.ts';
-
-registerSubcommand('characterize', 'probe a real modem and write its personality', async () => characterizeCommand);
+import { main } from './main.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -239,6 +239,25 @@ describe.skipIf(!socat)('characterizeModem: fake modems on a PTY (needs socat)',
     expect(defaultsOf(r)).toContain('limits.interCharTimeoutMs');
   });
 
+  it('a modem without the channel commands at all (bare ERROR to every form): recorded as not supported', async () => {
+    const doc = personalityToJson(loadPersonality('seiko'));
+    doc['id'] = 'seiko-no-channels';
+    doc['commands'] = { ccho: { supported: false, error: 'ERROR' }, cgla: { supported: false, error: 'ERROR' }, cchc: { supported: false, error: 'ERROR' } };
+    const original = parsePersonality(doc);
+    const card = new FakeCard(CARD);
+    const pty = await start(original, card);
+    const r = await characterizeModem({ path: pty.path }, { ...FAST, maxGapProbeMs: 0 });
+    expect(r.personality.commands).toEqual(original.commands);
+    expect(r.personality.identity).toEqual(original.identity);
+    expect(r.personality.format).toEqual(original.format);
+    expect(r.personality.errors.badParameters).toEqual(original.errors.badParameters);
+    expect(r.observations.map((o) => o.conclusion)).toContain('+CCHO=? and every +CCHO answered ERROR: recorded as not supported');
+    // without channels these cannot be probed: listed as defaults, not guessed from the failed +CCHO
+    expect(defaultsOf(r)).toEqual(expect.arrayContaining(['cchoResult', 'cglaSetsChannelInCla', 'limits.maxChannels', 'errors.cchoOnNonEuicc', 'errors.cchoTooSoon', 'cchoRetryMinIntervalMs']));
+    expect(r.personality.errors.cchoOnNonEuicc).toEqual({ kind: 'cme', code: 13 });
+    assertReadOnly(card);
+  });
+
   it('redactImei replaces the IMEI everywhere, ATI included', async () => {
     const pty = await start('sierra-em7590', new FakeCard(CARD));
     const r = await characterizeModem({ path: pty.path }, { ...FAST, maxGapProbeMs: 0, redactImei: true });

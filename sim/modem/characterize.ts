@@ -1209,7 +1209,19 @@ class Characterizer {
       onIsdr = false;
       if (main.error) this.errors.cchoOnNonEuicc = main.error;
       this.note('logical channels', `no ISD-R on this card (${main.error ? errorSpecText(main.error) : 'no answer'}): not an eUICC, or +CCHO does not work; trying the USIM to learn the +CCHO form`);
-      session = (await this.cchoAfterInterval(USIM_AID_PREFIX, '+CCHO of the USIM (partial AID)')).session;
+      const usim = await this.cchoAfterInterval(USIM_AID_PREFIX, '+CCHO of the USIM (partial AID)');
+      session = usim.session;
+      if (!session) {
+        // an unimplemented command answers every form with the same bare ERROR (V.250: not a command)
+        const t = this.tests.get('ccho');
+        if (t?.kind === 'error' && [selectError, main.error, usim.error].every((e) => sameError(e, t.spec))) {
+          this.support.set('ccho', { supported: false, error: t.spec });
+          this.note('logical channels', `+CCHO=? and every +CCHO answered ${errorSpecText(t.spec)}: recorded as not supported`);
+          delete this.errors.cchoOnNonEuicc;
+          delete this.errors.cchoTooSoon;
+          for (const p of ['errors.cchoOnNonEuicc', 'errors.cchoTooSoon']) this.useDefault(p, '+CCHO is not supported');
+        }
+      }
     }
     if (!session) {
       this.support.set('ccho', this.support.get('ccho') ?? { supported: true, error: BARE_ERROR });
@@ -1292,11 +1304,19 @@ class Characterizer {
   /** +CCHO does not work: decide +CGLA/+CCHC support from a session id that cannot be open (0). */
   private async probeChannelCommandsWithoutSession(): Promise<void> {
     const g = await this.send('AT+CGLA=0,10,"80F2000C00"');
-    this.supportFrom('cgla', g, parseApduLine(g.lines, '+CGLA') !== undefined);
+    this.supportWithoutSession('cgla', g, parseApduLine(g.lines, '+CGLA') !== undefined);
     this.observe('logical channels', g, `+CGLA on session 0 (never opened): ${g.final?.text ?? 'no answer'}: ${this.support.get('cgla')?.supported ? 'counted as supported' : 'not supported'}`);
     const c = await this.send('AT+CCHC=0');
-    this.supportFrom('cchc', c, c.final?.kind === 'ok');
+    this.supportWithoutSession('cchc', c, c.final?.kind === 'ok');
     this.observe('logical channels', c, `+CCHC of session 0: ${c.final?.text ?? 'no answer'}: ${this.support.get('cchc')?.supported ? 'counted as supported' : 'not supported'}`);
+  }
+
+  /** As supportFrom; also "not supported" when +CCHO is not and the =? form failed the same way. */
+  private supportWithoutSession(id: CommandId, r: Reply, worked: boolean): void {
+    this.supportFrom(id, r, worked);
+    const t = this.tests.get(id);
+    if (!worked && this.support.get('ccho')?.supported === false && t?.kind === 'error' && r.final?.kind === 'error' && sameError(t.spec, r.final.spec))
+      this.support.set(id, { supported: false, error: t.spec });
   }
 
   private async probeCgla(s: Session, onIsdr: boolean): Promise<void> {
