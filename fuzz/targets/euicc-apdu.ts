@@ -4,9 +4,11 @@
 // to a template with two installed profiles and pending notifications): MANAGE CHANNEL,
 // SELECT (ISD-R, ECASD, USIM, files), STORE DATA chains of every ES10 request (valid,
 // DER-mutated, or with mutated blocks), GET RESPONSE after 61xx, READ BINARY/RECORD,
-// STATUS, TERMINAL CAPABILITY/PROFILE, and random APDUs. One episode in 48 first runs a
+// STATUS, TERMINAL CAPABILITY/PROFILE, and random APDUs. One episode in 32 first runs a
 // valid download session (GetEUICCChallenge, AuthenticateServer, PrepareDownload with the
-// test SM-DP+ binder) and then sends a mutated Bound Profile Package.
+// test SM-DP+ binder) and then sends a mutated Bound Profile Package, or sends an
+// AuthenticateServer / PrepareDownload signed by the binder around a mutated SM-DP+
+// certificate (or mutated after signing).
 //
 // Checked for every APDU: the transmit settles within the watchdog and does not reject
 // (the card runs with internalErrorPolicy 'throw', so an applet bug is a rejection with
@@ -41,7 +43,7 @@ import { Rng } from '../prng.ts';
 
 export const EPISODE = 64;
 const WATCHDOG_MS = 5000;
-const DEEP_EVERY = 48;
+const DEEP_EVERY = 32;
 
 const ISD_R = hexToBytes('A0000005591010FFFFFFFF8900000100');
 
@@ -566,6 +568,35 @@ export function randomApdu(rng: Rng, channel: number): Uint8Array {
 async function deepEpisode(ctx: CampaignContext, rng: Rng, target: Target, st: EpisodeState, send: Send): Promise<void> {
   const lpa = new TestLpa(target.euicc, { blockSize: 255 });
   const smdp = new TestSmdp({ curve: rng.chance(0.5) ? 'P-256' : 'brainpoolP256r1' });
+  const mode = rng.weighted<'bpp' | 'authenticate' | 'prepare'>([
+    ['bpp', 2],
+    ['authenticate', 1],
+    ['prepare', 1],
+  ]);
+  if (mode !== 'bpp') {
+    // AuthenticateServer (or PrepareDownload after a valid AuthenticateServer) with a
+    // mutated SM-DP+ certificate or a mutated request: the eUICC's certificate paths
+    let payload: Uint8Array;
+    try {
+      await lpa.open();
+      const req = smdp.authenticateServerRequest(await lpa.challenge(), mode === 'authenticate' && rng.chance(0.7) ? { serverCertificate: mutateDer(rng, smdp.dpauth.certificate, undefined, 2).bytes } : {});
+      if (mode === 'authenticate') payload = req.der;
+      else {
+        const auth = smdp.verifyAuthenticateResponse(req, await lpa.es10(req.der));
+        payload = smdp.prepareDownloadRequest(auth, rng.chance(0.7) ? { smdpCertificate: mutateDer(rng, smdp.dppb.certificate, undefined, 2).bytes } : {});
+      }
+    } catch (e) {
+      ctx.stats.crash(st.iteration, e, `valid ${mode === 'authenticate' ? 'GetEUICCChallenge' : 'AuthenticateServer'} before the mutated ${mode}`);
+      return;
+    }
+    st.channel = lpa.channel;
+    const now = fingerprint(target.euicc);
+    if (now.key !== st.last.key) ctx.stats.violation(st.iteration, `persistent state changed (${changedAspects(st.last, now).join(', ')}) during a valid GetEUICCChallenge/AuthenticateServer`);
+    st.last = now;
+    if (rng.chance(0.3)) payload = mutateDer(rng, payload, undefined, 2).bytes;
+    await sendChain(rng, st, payload.length ? payload : Uint8Array.of(0xbf, 0x38, 0x00), false, send);
+    return;
+  }
   let bpp: Uint8Array;
   try {
     await lpa.open();

@@ -1,0 +1,49 @@
+// Regression test for what the fuzzer (fuzz/, campaign `smdp`, seed 20261122 iteration
+// 1030) found in certificate parsing: @peculiar/x509 parses extensions lazily, and the one
+// read of `cert.extensions` that was not wrapped let a plain Error ("Zero buffer length")
+// out of parseCert for a certificate whose SubjectAlternativeName value is empty. The
+// SM-DP+ answered ES9+.HandleNotification with HTTP 500; the eUICC would fail the same
+// way on a server certificate in AuthenticateServer.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseTlv, type Tlv } from '../sim/rsp/der.ts';
+import { replaceTlv } from '../sim/saip/tlv.ts';
+import { CertParseError, parseCert } from './cert.ts';
+import { verifyChain } from './chain.ts';
+import { sgp26TrustedCis } from './store.ts';
+
+const SGP26 = fileURLToPath(new URL('./sgp26/', import.meta.url));
+const SAN_OID = Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x11);
+
+function find(t: Tlv, pred: (t: Tlv) => boolean): Tlv | undefined {
+  if (pred(t)) return t;
+  for (const c of t.children) {
+    const f = find(c, pred);
+    if (f) return f;
+  }
+  return undefined;
+}
+
+/** The certificate with the extnValue of its SubjectAlternativeName extension emptied (04 00). */
+function withEmptySan(der: Uint8Array): Uint8Array {
+  const root = parseTlv(der);
+  const ext = find(root, (t) => t.tag === 0x30 && t.children[0]?.raw.length === SAN_OID.length && t.children[0].raw.every((b, i) => b === SAN_OID[i]));
+  const value = ext?.children.find((c) => c.tag === 0x04);
+  if (!value) throw new Error('test certificate without a SubjectAlternativeName extension');
+  return replaceTlv(root, value, Uint8Array.of(0x04, 0x00));
+}
+
+describe('fuzz regressions: certificate parsing', () => {
+  it('a malformed extension is a CertParseError, and verifyChain reports a malformed certificate', () => {
+    const dpauth = new Uint8Array(readFileSync(SGP26 + 'DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der'));
+    const bad = withEmptySan(dpauth);
+    expect(() => parseCert(bad)).toThrow(CertParseError);
+    expect(() => parseCert(bad)).toThrow(/extensions/);
+    const r = verifyChain(bad, [], { trustedCis: sgp26TrustedCis(), at: new Date('2026-01-01T00:00:00Z'), expectedRole: 'dpauth' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toBe('malformed');
+    // the unmodified certificate still parses
+    expect(parseCert(dpauth).sanRegisteredIds).toEqual(['2.999.10']);
+  });
+});
