@@ -1,9 +1,12 @@
-// Regression test for what the fuzzer (fuzz/, campaign `smdp`, seed 20261122 iteration
-// 1030) found in certificate parsing: @peculiar/x509 parses extensions lazily, and the one
-// read of `cert.extensions` that was not wrapped let a plain Error ("Zero buffer length")
-// out of parseCert for a certificate whose SubjectAlternativeName value is empty. The
-// SM-DP+ answered ES9+.HandleNotification with HTTP 500; the eUICC would fail the same
-// way on a server certificate in AuthenticateServer.
+// Regression tests for what the fuzzer (fuzz/, campaigns `smdp` and `certs`) found in
+// certificate parsing. @peculiar/x509 parses extensions and re-serialises names lazily,
+// and the reads of `cert.extensions` (smdp seed 20261122 iteration 1030: "Zero buffer
+// length") and of `subjectName/issuerName.toArrayBuffer()` (iteration 1284: "Wrong input
+// string for conversion") that were not wrapped let plain Errors out of parseCert: the
+// SM-DP+ answered ES9+.HandleNotification with HTTP 500, and the eUICC would fail the
+// same way on a server certificate in AuthenticateServer. And parseCert accepted a
+// Certificate whose outer signatureAlgorithm was not a SEQUENCE (certs seed 1 iteration
+// 256: tag B0), which verifyChain then accepted since that field is not signed.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +37,34 @@ function withEmptySan(der: Uint8Array): Uint8Array {
   return replaceTlv(root, value, Uint8Array.of(0x04, 0x00));
 }
 
+const dpauthDer = (): Uint8Array => new Uint8Array(readFileSync(SGP26 + 'DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der'));
+
 describe('fuzz regressions: certificate parsing', () => {
+  it('a subject attribute value that @peculiar/x509 cannot re-serialise is a CertParseError', () => {
+    const der = dpauthDer();
+    const root = parseTlv(der);
+    const subject = root.children[0]!.children.filter((c) => c.tag === 0x30)[3]!; // version [0], serial, sigAlg, issuer, validity, subject
+    const value = find(subject, (t) => t.tag === 0x13 || t.tag === 0x0c);
+    if (!value) throw new Error('no string attribute in the subject');
+    // the same contents as a UTCTime (tag 17): the Name no longer serialises
+    const bad = replaceTlv(root, value, Uint8Array.of(0x17, value.value.length, ...value.value));
+    expect(() => parseCert(bad)).toThrow(CertParseError);
+    const r = verifyChain(bad, [], { trustedCis: sgp26TrustedCis(), at: new Date('2026-01-01T00:00:00Z'), expectedRole: 'dpauth' });
+    expect(r.ok).toBe(false);
+  });
+
+  it('a Certificate whose outer signatureAlgorithm is not a SEQUENCE is malformed', () => {
+    const der = dpauthDer();
+    const root = parseTlv(der);
+    const alg = root.children[1]!;
+    const bad = der.slice();
+    bad[alg.offset] = 0xb0;
+    expect(() => parseCert(bad)).toThrow(/not a Certificate SEQUENCE/);
+    const r = verifyChain(bad, [], { trustedCis: sgp26TrustedCis(), at: new Date('2026-01-01T00:00:00Z'), expectedRole: 'dpauth' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toBe('malformed');
+  });
+
   it('a malformed extension is a CertParseError, and verifyChain reports a malformed certificate', () => {
     const dpauth = new Uint8Array(readFileSync(SGP26 + 'DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der'));
     const bad = withEmptySan(dpauth);

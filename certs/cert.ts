@@ -242,7 +242,7 @@ export function parseCert(input: string | Uint8Array): ParsedCert {
 function parseDer(der: Uint8Array): ParsedCert {
   const envelope = wrap('certificate', () => parseTlv(der));
   const [tbsTlv, algTlv, sigTlv] = envelope.children;
-  if (envelope.tag !== 0x30 || envelope.children.length !== 3 || !tbsTlv || tbsTlv.tag !== 0x30 || !algTlv || !sigTlv || sigTlv.tag !== 0x03)
+  if (envelope.tag !== 0x30 || envelope.children.length !== 3 || !tbsTlv || tbsTlv.tag !== 0x30 || !algTlv || algTlv.tag !== 0x30 || !sigTlv || sigTlv.tag !== 0x03)
     throw new CertParseError('certificate: not a Certificate SEQUENCE { tbsCertificate, signatureAlgorithm, signature }');
   const signatureAlgorithm = oidOf(algTlv.children[0], 'signatureAlgorithm');
   if (sigTlv.value[0] !== 0) throw new CertParseError('certificate: signature BIT STRING has unused bits');
@@ -257,8 +257,9 @@ function parseDer(der: Uint8Array): ParsedCert {
 
   const cert = wrap('certificate', () => new x509.X509Certificate(der));
   const { curve, publicKey } = wrap('subjectPublicKeyInfo', () => parseSpki(new Uint8Array(cert.publicKey.rawData)));
-  const subjectDer = new Uint8Array(cert.subjectName.toArrayBuffer());
-  const issuerDer = new Uint8Array(cert.issuerName.toArrayBuffer());
+  // lazily re-serialised by @peculiar/x509: a malformed attribute value throws a plain Error here
+  const subjectDer = wrap('subject', () => new Uint8Array(cert.subjectName.toArrayBuffer()));
+  const issuerDer = wrap('issuer', () => new Uint8Array(cert.issuerName.toArrayBuffer()));
   const subjectAttributes = wrap('subject', () => nameAttributes(subjectDer));
 
   const out: ParsedCert = {

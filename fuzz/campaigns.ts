@@ -2,6 +2,7 @@
 import type { Campaign } from './harness.ts';
 import { activationCodeCampaign } from './targets/activation-code.ts';
 import { bridgeAtCampaign } from './targets/bridge-at.ts';
+import { certsCampaign } from './targets/certs.ts';
 import { euiccCampaign } from './targets/euicc-apdu.ts';
 import { derCampaign } from './targets/rsp-der.ts';
 import { jsonCampaign } from './targets/rsp-json.ts';
@@ -16,6 +17,7 @@ export const CAMPAIGNS: readonly Campaign[] = [
   jsonCampaign,
   activationCodeCampaign,
   saipCampaign,
+  certsCampaign,
   bridgeAtCampaign,
   vpcdBridgeCampaign,
   vpcdCardCampaign,

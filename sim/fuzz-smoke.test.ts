@@ -16,6 +16,7 @@ const SMOKE: Readonly<Record<string, number>> = {
   json: 2_000,
   'activation-code': 2_000,
   saip: 60,
+  certs: 200,
   'bridge-at': 256,
   'vpcd-bridge': 48,
   'vpcd-card': 48,
