@@ -6,7 +6,8 @@
 // SM-DP+ answered ES9+.HandleNotification with HTTP 500, and the eUICC would fail the
 // same way on a server certificate in AuthenticateServer. And parseCert accepted a
 // Certificate whose outer signatureAlgorithm was not a SEQUENCE (certs seed 1 iteration
-// 256: tag B0), which verifyChain then accepted since that field is not signed.
+// 256: tag B0) or differed from tbsCertificate.signature (seed 20261122 iteration 18130),
+// which verifyChain then accepted since that field is not signed.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,17 @@ describe('fuzz regressions: certificate parsing', () => {
     // the same contents as a UTCTime (tag 17): the Name no longer serialises
     const bad = replaceTlv(root, value, Uint8Array.of(0x17, value.value.length, ...value.value));
     expect(() => parseCert(bad)).toThrow(CertParseError);
+    const r = verifyChain(bad, [], { trustedCis: sgp26TrustedCis(), at: new Date('2026-01-01T00:00:00Z'), expectedRole: 'dpauth' });
+    expect(r.ok).toBe(false);
+  });
+
+  it('a Certificate whose outer signatureAlgorithm differs from tbsCertificate.signature is malformed (certs seed 20261122 iteration 18130)', () => {
+    const der = dpauthDer();
+    const root = parseTlv(der);
+    const alg = root.children[1]!;
+    // ecdsa-with-SHA256 with the OID repeated as "parameters": not signed, so the signature still verifies
+    const bad = replaceTlv(root, alg, Uint8Array.of(0x30, alg.value.length * 2, ...alg.value, ...alg.value));
+    expect(() => parseCert(bad)).toThrow(/differs from tbsCertificate.signature/);
     const r = verifyChain(bad, [], { trustedCis: sgp26TrustedCis(), at: new Date('2026-01-01T00:00:00Z'), expectedRole: 'dpauth' });
     expect(r.ok).toBe(false);
   });

@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { parseTlv, DerError, type Tlv } from '../sim/rsp/der.ts';
+import { equalBytes } from '../sim/bytes.ts';
 import { derToRaw } from '../sim/crypto/ecdsa.ts';
 import { parseSpki, pemDecode, pemEncode, looksLikePem } from '../sim/crypto/keys.ts';
 import { CryptoError } from '../sim/crypto/errors.ts';
@@ -245,6 +246,10 @@ function parseDer(der: Uint8Array): ParsedCert {
   if (envelope.tag !== 0x30 || envelope.children.length !== 3 || !tbsTlv || tbsTlv.tag !== 0x30 || !algTlv || algTlv.tag !== 0x30 || !sigTlv || sigTlv.tag !== 0x03)
     throw new CertParseError('certificate: not a Certificate SEQUENCE { tbsCertificate, signatureAlgorithm, signature }');
   const signatureAlgorithm = oidOf(algTlv.children[0], 'signatureAlgorithm');
+  // RFC 5280 4.1.1.2: the (unsigned) outer signatureAlgorithm must equal tbsCertificate.signature
+  const tbsSignature = tbsTlv.children.find((c) => c.tag === 0x30);
+  if (!tbsSignature || !equalBytes(tbsSignature.raw, algTlv.raw))
+    throw new CertParseError('certificate: signatureAlgorithm differs from tbsCertificate.signature (RFC 5280 4.1.1.2)');
   if (sigTlv.value[0] !== 0) throw new CertParseError('certificate: signature BIT STRING has unused bits');
   const signatureDer = sigTlv.value.slice(1);
   let signatureRaw: Uint8Array | null = null;
