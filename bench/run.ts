@@ -231,7 +231,7 @@ async function main(): Promise<void> {
   const check = (target: string, value: number, limit: number, higherIsBetter: boolean, unit: string) => {
     if (!Number.isFinite(value)) return;
     const met = higherIsBetter ? value >= limit : value <= limit;
-    targets.push({ target, measured: `${round(value)} ${unit}`, met, factor: higherIsBetter ? limit / value : value / limit });
+    targets.push({ target, measured: `${Number(value.toPrecision(3))} ${unit}`, met, factor: higherIsBetter ? limit / value : value / limit });
   };
   if (downloads.direct) check(`in-process download median < ${TARGETS.downloadMedianMs} ms`, downloads.direct.totalMs.median, TARGETS.downloadMedianMs, false, 'ms');
   if (downloads.bridge) check(`bridge-path download median < ${TARGETS.downloadMedianMs} ms`, downloads.bridge.totalMs.median, TARGETS.downloadMedianMs, false, 'ms');
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   if (t64) check(`SM-DP+ >= ${TARGETS.throughputAt64} downloads/s at 64 devices`, t64.downloadsPerSecond, TARGETS.throughputAt64, true, '/s');
   for (const c of certify) check(`certify ${c.personality} < ${TARGETS.certifyMs / 1000} s`, c.wallMs / 1000, TARGETS.certifyMs / 1000, false, 's');
   if (targets.length)
-    emit('targets', ['target', 'measured', 'met', 'off by'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO', t.met ? '-' : `${round(t.factor)}x`]));
+    emit('targets', ['target', 'measured', 'met', 'off by'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO', t.met ? '-' : `${t.factor.toFixed(2)}x`]));
 
   process.stdout.write(`${out.join('\n')}\n`);
   mkdirSync(dirname(o.out), { recursive: true });
