@@ -41,12 +41,12 @@ import { INVALID_VARIANTS, issueInvalid, type InvalidVariant } from '../certs/is
 import { sgp26TrustedCis } from '../certs/store.ts';
 import { certify } from '../cli/certify.ts';
 import { loadRig } from '../rigs/rig.ts';
+import { ISD_R_AID_HEX as ISD_R_AID } from './apdu/aids.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TEMPLATE = 'TS48v5_SAIP2.3_NoBERTLV';
 const USIM_AID = 'A0000000871002FF49FF0589';
 const ISIM_AID = 'A0000000871004FF49FF0589';
-const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
 const socat = findSocat();
 
 const work = mkdtempSync(join(tmpdir(), 'bridgelab-security-'));

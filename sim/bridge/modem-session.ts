@@ -32,9 +32,9 @@ import { transmitWithT0Procedure, T0ProcedureError } from '../apdu/t0.ts';
 import { hexToBytes, toUpperHex } from '../bytes.ts';
 import { AtClient, AtClosedError, AtPortError, AtTimeoutError, formatFinal, type AtFinal, type AtRebootEvent } from './at.ts';
 import { BridgeDefects, DEFECT_NAMES, type DefectName } from './defects.ts';
+export { ISD_R_AID_HEX as ISD_R_AID, ECASD_AID_HEX as ECASD_AID } from '../apdu/aids.ts';
+import { ISD_R_AID_HEX as ISD_R_AID, ECASD_AID_HEX as ECASD_AID } from '../apdu/aids.ts';
 
-export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
-export const ECASD_AID = 'A0000005591010FFFFFFFF8900000200';
 export const DEFAULT_ALLOWED_AIDS: readonly string[] = [ISD_R_AID, ECASD_AID];
 
 // ---------------------------------------------------------------------------------------

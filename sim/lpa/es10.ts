@@ -58,9 +58,10 @@ import { bppSegmentsForLoading, type BppSegment } from '../rsp/es8p.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
 import type { Infer } from '../rsp/der.ts';
 import { ApduError, Es10ResponseError, LpaError } from './errors.ts';
+export { ISD_R_AID_HEX } from '../apdu/aids.ts';
+import { ISD_R_AID_HEX } from '../apdu/aids.ts';
 
 /** ISD-R AID (SGP.02 Annex H / SGP.22 2.2.3). */
-export const ISD_R_AID_HEX = 'A0000005591010FFFFFFFF8900000100';
 
 export type GetResponseClass = 0x00 | 0x80;
 

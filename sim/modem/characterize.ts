@@ -30,6 +30,8 @@ import {
 import { claForChannel } from './sim-access.ts';
 import { BARE_ERROR, CME_ERROR_TEXT, cmeError, type ErrorSpec } from './types.ts';
 import { wireTimeMs } from './uart.ts';
+export { ISD_R_AID_HEX as ISD_R_AID } from '../apdu/aids.ts';
+import { ISD_R_AID_HEX as ISD_R_AID } from '../apdu/aids.ts';
 
 // ---- public types ------------------------------------------------------------------------
 
@@ -140,7 +142,6 @@ export class SerialWriteError extends CharacterizeError {
 
 // ---- constants ---------------------------------------------------------------------------
 
-export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
 /** RID + PIX start of every USIM (ETSI TS 101 220): SELECT by this partial AID finds the USIM. */
 const USIM_AID_PREFIX = 'A0000000871002';
 /** 'F0' = a proprietary, unregistered RID (ISO/IEC 7816-5), then "BRIDGELAB": matches no application. */

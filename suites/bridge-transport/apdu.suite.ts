@@ -35,7 +35,6 @@ import {
   INS_STORE_DATA,
   ISD_R_AID,
   cleanCard,
-  connectRaw,
   expectBridgeGetResponse,
   expectFaithful,
   expectNoCardAccess,
@@ -43,7 +42,6 @@ import {
   getEidApdu,
   hex,
   normalised,
-  openLpa,
   openRawSession,
   pattern,
   relay,
@@ -532,7 +530,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.setup('ISD-R selected on the basic channel', async () => {
         const r = await t.transmit(selectAid(0, ISD_R_AID));
@@ -656,7 +654,7 @@ tc(
     const { address } = setDefaultDpAddressOf(1100);
     await c.setup('default SM-DP+ address of 1091 characters', async () => {
       await cleanCard(rt);
-      const h = await openLpa(rt);
+      const h = await rt.openLpa();
       try {
         expect((await h.lpa.es10.setDefaultDpAddress(address)).setDefaultDpAddressResult).toBe(0);
       } finally {
@@ -694,7 +692,7 @@ tc(
   async (c) => {
     const rt = rig(c);
     await c.setup('clean card', () => cleanCard(rt));
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.setup('MF and EF.ICCID selected on the basic channel', async () => {
         expect(swHex(await t.transmit(hexToBytes('00A40004023F00')))).toBe('9000');
@@ -868,7 +866,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const h = await c.setup('test LPA connected', () => openLpa(rt));
+    const h = await c.setup('test LPA connected', () => rt.openLpa());
     try {
       const rate = await c.step(1, async () => {
         const from = c.trace.events.length;

@@ -14,9 +14,7 @@ import {
   GROUP,
   ISD_R_AID,
   MANAGE_CHANNEL_OPEN,
-  bridgeIdle,
   channelOfCla,
-  connectRaw,
   expectFaithful,
   expectNoCardAccess,
   getEidAnswer,
@@ -61,7 +59,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const chans = await c.step(1, async () => {
         const out: number[] = [];
@@ -114,7 +112,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.setup('channels 1..3 open with the ISD-R selected', async () => {
         for (let i = 1; i <= 3; i++) expect((await openChannel(t)).channel).toBe(i);
@@ -150,7 +148,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const ch = await c.setup('channel open with the ISD-R selected', async () => (await openChannel(t)).channel);
       await c.step(1, async () => {
@@ -190,7 +188,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const ch = await c.setup('channel used and closed mid-chain', async () => {
         const { channel } = await openChannel(t);
@@ -227,7 +225,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.step(1, async () => {
         const x = await relay(c, t, getEidApdu(2));
@@ -252,7 +250,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const ch = await c.setup('channel open, nothing selected', async () => {
         const r = await t.transmit(MANAGE_CHANNEL_OPEN);
@@ -287,7 +285,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const { channel } = await c.setup('channel open with the ISD-R selected', () => openChannel(t));
       await c.step(1, async () => expect(hex(await t.transmit(Uint8Array.of(0x00, 0x70, 0x80, 0x00, 0x00)))).toBe('6A86'));
@@ -315,7 +313,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const [a, b] = await c.setup('two channels with the ISD-R selected', async () => [(await openChannel(t)).channel, (await openChannel(t)).channel] as const);
       await c.step(1, async () => {
@@ -351,7 +349,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.step(1, async () => expect(hex(await t.transmit(Uint8Array.of(0x00, 0x70, 0x00, 0x03, 0x00)))).toBe('9000'));
       await c.step(2, async () => {
@@ -405,7 +403,7 @@ for (const group of FURTHER) {
     },
     async (c) => {
       const rt = rig(c);
-      const t = await c.setup('LPA connected', () => connectRaw(rt));
+      const t = await c.setup('LPA connected', () => rt.connectPowered());
       try {
         await c.step(1, async () => {
           for (const n of group) {
@@ -446,17 +444,17 @@ tc(
   async (c) => {
     const rt = rig(c);
     await c.setup('three channels open by a first LPA, then the connection dropped', async () => {
-      const t = await connectRaw(rt);
+      const t = await rt.connectPowered();
       for (let i = 0; i < 3; i++) await openChannel(t);
       await t.close();
     });
     await c.step(1, async () => {
-      await bridgeIdle(rt);
+      await rt.bridgeIdle();
       if (rt.euicc) expect(cardChannels(rt)).toEqual([]);
       if (rt.modem) expect(rt.modem.state().sessions).toEqual([]);
     });
     await c.step(2, async () => {
-      const t = await connectRaw(rt);
+      const t = await rt.connectPowered();
       try {
         for (let i = 1; i <= 3; i++) {
           const { channel } = await openChannel(t);

@@ -16,12 +16,14 @@ import { concatBytes, hexToBytes, toUpperHex } from '../../sim/bytes.ts';
 import type { VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
 import type { Trace } from '../../sim/trace/trace.ts';
 import type { CaseRun } from '../framework/case.ts';
-import type { LpaHandle, RigRuntime } from '../framework/rig-runtime.ts';
+import type { RigRuntime } from '../framework/rig-runtime.ts';
+export { cleanCard } from '../framework/fixtures.ts';
 
 export const GROUP = 'Bridge transport' as const;
 
-export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
-export const ECASD_AID = 'A0000005591010FFFFFFFF8900000200';
+import { ISD_R_AID_HEX } from '../../sim/apdu/aids.ts';
+
+export { ECASD_AID_HEX as ECASD_AID, ISD_R_AID_HEX as ISD_R_AID } from '../../sim/apdu/aids.ts';
 /** ES10c.GetEID request (SGP.22 5.7.20): BF3E { 5C 5A } */
 export const GET_EID = hexToBytes('BF3E035C015A');
 /** ES10c.GetProfilesInfo request without search criteria (SGP.22 5.7.15) */
@@ -88,41 +90,6 @@ export function channelOfCla(cla: number): number {
 // ---------------------------------------------------------------------------------------
 // Sessions
 
-/**
- * Wait until the built-in bridge serves no LPA: after an LPA disconnects the bridge still
- * closes its channels on the modem (+CCHC), and a connection arriving meanwhile would be
- * refused as a second LPA. External bridges give no such signal: nothing to wait for.
- */
-export async function bridgeIdle(rt: RigRuntime, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (rt.bridge?.activeLpa !== undefined) {
-    if (Date.now() > deadline) throw new Error(`the bridge still serves LPA ${rt.bridge?.activeLpa} after ${timeoutMs} ms`);
-    await sleep(5);
-  }
-  await rt.modem?.settled();
-}
-
-/**
- * A vpcd connection to the bridge, powered and reset (ATR read). An external bridge gives
- * no sign of having finished with the previous LPA, so a refused connection is retried
- * for a few seconds there; the built-in one is waited for (bridgeIdle) and never retried.
- */
-export async function connectRaw(rt: RigRuntime, options: { commandTimeoutMs?: number } = {}): Promise<VpcdReaderTransport> {
-  await bridgeIdle(rt);
-  const deadline = Date.now() + (rt.bridge ? 0 : 5000);
-  for (;;) {
-    const t = await rt.connectLpa(options);
-    try {
-      await t.reset();
-      return t;
-    } catch (err) {
-      await t.close();
-      if (Date.now() >= deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
-
 export interface RawSession {
   t: VpcdReaderTransport;
   /** the logical channel the bridge answered to MANAGE CHANNEL open */
@@ -133,7 +100,7 @@ export interface RawSession {
 }
 
 /** Open a logical channel on a raw connection and SELECT an AID (default the ISD-R) on it; both must answer 9000. */
-export async function openChannel(t: ApduTransport, aidHex: string = ISD_R_AID): Promise<{ channel: number; select: Uint8Array }> {
+export async function openChannel(t: ApduTransport, aidHex: string = ISD_R_AID_HEX): Promise<{ channel: number; select: Uint8Array }> {
   const open = await t.transmit(MANAGE_CHANNEL_OPEN);
   if (open.length !== 3 || swOf(open) !== 0x9000) throw new Error(`MANAGE CHANNEL open answered ${hex(open)}`);
   const channel = open[0]!;
@@ -144,7 +111,7 @@ export async function openChannel(t: ApduTransport, aidHex: string = ISD_R_AID):
 
 /** A raw LPA session: connection, channel and the ISD-R selected on it. */
 export async function openRawSession(rt: RigRuntime, options: { aid?: string; commandTimeoutMs?: number } = {}): Promise<RawSession> {
-  const t = await connectRaw(rt, options.commandTimeoutMs !== undefined ? { commandTimeoutMs: options.commandTimeoutMs } : {});
+  const t = await rt.connectPowered(options.commandTimeoutMs !== undefined ? { commandTimeoutMs: options.commandTimeoutMs } : {});
   try {
     const { channel, select } = await openChannel(t, options.aid);
     return { t, channel, select, close: () => t.close() };
@@ -152,18 +119,6 @@ export async function openRawSession(rt: RigRuntime, options: { aid?: string; co
     await t.close();
     throw err;
   }
-}
-
-/** The test LPA over the bridge, once the bridge is idle. */
-export async function openLpa(rt: RigRuntime, options: Parameters<RigRuntime['openLpa']>[0] = {}): Promise<LpaHandle> {
-  await bridgeIdle(rt);
-  return rt.openLpa(options);
-}
-
-/** Start from a clean emulated card (no profiles, no notifications); nothing on a real card. */
-export async function cleanCard(rt: RigRuntime): Promise<void> {
-  await bridgeIdle(rt);
-  if (rt.euicc) await rt.freshCard();
 }
 
 // ---------------------------------------------------------------------------------------

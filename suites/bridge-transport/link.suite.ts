@@ -15,9 +15,7 @@ import {
   ECASD_AID,
   GROUP,
   ISD_R_AID,
-  bridgeIdle,
   cardAtCommands,
-  connectRaw,
   expectFaithful,
   expectNoCardAccess,
   getEidAnswer,
@@ -56,7 +54,6 @@ tc(
   async (c) => {
     const rt = rig(c);
     const t = await c.setup('LPA connected to the bridge', async () => {
-      await bridgeIdle(rt);
       return rt.connectLpa();
     });
     try {
@@ -87,7 +84,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const atr = await c.step(1, async () => {
         const a = await t.getAtr();
@@ -123,7 +120,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const ch = await c.setup('channel open with the ISD-R selected', async () => {
         const open = await t.transmit(hexToBytes('0070000001'));
@@ -160,7 +157,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const { channel } = await c.setup('channel open with the ISD-R selected', () => openChannel(t));
       await c.step(1, async () => {
@@ -198,13 +195,13 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const first = await c.setup('first LPA connected', () => connectRaw(rt));
+    const first = await c.setup('first LPA connected', () => rt.connectPowered());
     let second: Awaited<ReturnType<RigRuntime['connectLpa']>> | undefined;
     try {
       const { channel } = await c.setup('channel open with the ISD-R selected', () => openChannel(first));
       const w = windowOn(c.trace);
       const { outcome, pending } = await c.step(1, async () => {
-        second = await rt.connectLpa({ commandTimeoutMs: 20_000 });
+        second = await rt.connectLpa({ commandTimeoutMs: 20_000, whileBusy: true });
         const pending = second.reset().then(
           () => 'answered' as const,
           () => 'refused' as const,
@@ -256,7 +253,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.step(1, async () => {
         const x = await relay(c, t, selectAid(0, ISD_R_AID));
@@ -290,7 +287,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const x = await c.step(1, async () => {
         const open = await t.transmit(hexToBytes('0070000001'));
@@ -324,7 +321,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.step(1, async () => {
         const open = await t.transmit(hexToBytes('0070000001'));
@@ -355,7 +352,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const s = await c.setup('channel open with the ISD-R selected', () => openChannel(t));
       await c.step(1, async () => {
@@ -398,7 +395,7 @@ for (const [variant, what, aid] of [
     },
     async (c) => {
       const rt = rig(c);
-      const t = await c.setup('LPA connected', () => connectRaw(rt));
+      const t = await c.setup('LPA connected', () => rt.connectPowered());
       try {
         const ch = await c.setup('channel open', async () => {
           const r = await t.transmit(hexToBytes('0070000001'));
@@ -433,7 +430,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const x = await c.step(1, async () => {
         const x = await relay(c, t, selectAid(0, USIM_AID));
@@ -471,7 +468,7 @@ for (const [variant, title, apdu, logical] of [
     },
     async (c) => {
       const rt = rig(c);
-      const t = await c.setup('LPA connected', () => connectRaw(rt));
+      const t = await c.setup('LPA connected', () => rt.connectPowered());
       try {
         const ch = logical ? (await c.setup('channel open with the ISD-R selected', () => openChannel(t))).channel : 0;
         const bytes = hexToBytes(apdu);

@@ -18,16 +18,13 @@ import {
   GET_EID,
   GROUP,
   INS_STORE_DATA,
-  bridgeIdle,
   cardAtCommands,
-  connectRaw,
   expectFaithful,
   getEidAnswer,
   getEidApdu,
   hex,
   manageChannelClose,
   openChannel,
-  openLpa,
   openRawSession,
   relay,
   windowOn,
@@ -214,7 +211,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('bridge idle', () => bridgeIdle(rt));
+    await c.setup('bridge idle', () => rt.bridgeIdle());
     const w = windowOn(c.trace);
     try {
       await c.step(1, async () => {
@@ -227,7 +224,7 @@ tc(
         expect(rt.modem!.state().echo).toBe(false);
       });
     } finally {
-      await bridgeIdle(rt);
+      await rt.bridgeIdle();
     }
   },
 );
@@ -249,7 +246,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       const { channel } = await c.setup('channel open with the ISD-R selected', () => openChannel(t));
       await c.step(1, async () => {
@@ -299,7 +296,7 @@ tc(
     const rt = rig(c);
     await c.setup('clean card', () => cleanCard(rt));
     const order = await c.setup('released order', () => rt.smdp!.es2.order({}));
-    const t = await c.setup('LPA connected', () => connectRaw(rt));
+    const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       let segments86 = 0;
       let rebooted = false;
@@ -396,7 +393,7 @@ tc(
     const rt = rig(c);
     await c.setup('clean card', () => cleanCard(rt));
     const order = await c.setup('released order', () => rt.smdp!.es2.order({}));
-    const h = await c.setup('test LPA connected', () => openLpa(rt));
+    const h = await c.setup('test LPA connected', () => rt.openLpa());
     const w = windowOn(c.trace);
     try {
       await c.setup('spurious ERROR during the BPP', () => rt.modem!.faults.setSpuriousErrorRate(0.3, 'bpp'));

@@ -18,14 +18,12 @@ import {
   INS_STORE_DATA,
   cardAtCommands,
   cleanCard,
-  connectRaw,
   expectFaithful,
   getEidAnswer,
   getEidApdu,
   hex,
   normalised,
   openChannel,
-  openLpa,
   openRawSession,
   relay,
   sleep,
@@ -90,7 +88,7 @@ tc(
     const rt = rig(c);
     await c.setup('clean card', () => cleanCard(rt));
     const order = await c.setup('released order', () => rt.smdp!.es2.order({}));
-    const h = await c.setup('test LPA connected', () => openLpa(rt));
+    const h = await c.setup('test LPA connected', () => rt.openLpa());
     const w = windowOn(c.trace);
     try {
       await c.step(1, async () => {
@@ -133,13 +131,13 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const first = await c.setup('first LPA connected', () => connectRaw(rt));
+    const first = await c.setup('first LPA connected', () => rt.connectPowered());
     let second: Awaited<ReturnType<RigRuntime['connectLpa']>> | undefined;
     try {
       const { channel } = await c.setup('channel open with the ISD-R selected', () => openChannel(first));
       const w = windowOn(c.trace);
       const { pending } = await c.step(1, async () => {
-        second = await rt.connectLpa({ commandTimeoutMs: 20_000 });
+        second = await rt.connectLpa({ commandTimeoutMs: 20_000, whileBusy: true });
         const pending = second.reset().then(
           () => 'answered' as const,
           () => 'refused' as const,

@@ -32,6 +32,7 @@ import {
   type PrepareOptions,
 } from '../../sim/euicc/testing/smdp-binder.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
+export { cleanCard } from '../framework/fixtures.ts';
 import type { CaseRun } from '../framework/case.ts';
 
 export { TestSmdp, TEST_SMDP_ADDRESS };
@@ -53,9 +54,8 @@ export function es10Options(rt: RigRuntime): Es10Options {
 
 /** Open an ES10 session through the bridge (vpcd connection, reset, channel, SELECT ISD-R). */
 export async function bridgeSession(rt: RigRuntime): Promise<{ es10: Es10Client; close(): Promise<void> }> {
-  const t = await rt.connectLpa();
+  const t = await rt.connectPowered();
   try {
-    await t.reset();
     const es10 = await Es10Client.open(t, es10Options(rt));
     return {
       es10,
@@ -267,11 +267,6 @@ export async function onCard<T>(rt: RigRuntime, fn: (es10: Es10Client) => Promis
   } finally {
     await s.close();
   }
-}
-
-/** A clean emulated card (no profiles, no notifications), when the rig has one. */
-export async function cleanCard(rt: RigRuntime, options: Parameters<RigRuntime['freshCard']>[0] = {}): Promise<void> {
-  if (rt.euicc) await rt.freshCard(options);
 }
 
 /** Runs the body with an ES10 session through the bridge, closed (and faults cleared) afterwards. */

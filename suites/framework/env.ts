@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, loadRig, type Capability, type Rig } from '../../rigs/rig.ts';
+import { capabilitiesOf, firstPersonality, loadRig, type Capability, type Rig } from '../../rigs/rig.ts';
 
 export const ENV = {
   rigFile: 'BRIDGELAB_RIG_FILE',
@@ -26,7 +26,7 @@ let cached: SuiteEnv | undefined;
 export function suiteEnv(): SuiteEnv {
   if (cached) return cached;
   const rig = loadRig(process.env[ENV.rigFile] ?? 'virtual');
-  const personality = process.env[ENV.personality] ?? (rig.modem.kind === 'fake' ? rig.modem.personality : (rig.modem.personality ?? 'unknown'));
+  const personality = process.env[ENV.personality] ?? (rig.modem.kind === 'fake' ? firstPersonality(rig.modem.personality) : (rig.modem.personality ?? 'unknown'));
   const reportDir = process.env[ENV.reportDir] ?? mkdtempSync(join(tmpdir(), 'bridgelab-suite-'));
   cached = { rig, capabilities: capabilitiesOf(rig), personality, reportDir };
   return cached;

@@ -35,6 +35,22 @@ export interface LpaHandle {
   close(): Promise<void>;
 }
 
+export interface ConnectOptions {
+  commandTimeoutMs?: number;
+  /** connect even while the bridge still serves another LPA (second-LPA cases) */
+  whileBusy?: boolean;
+}
+
+/** Called before each C-APDU the LPA sends to the bridge; may act (interrupt) before it goes out. */
+export type ApduHook = (capdu: Uint8Array) => Promise<void> | void;
+
+export interface OpenLpaOptions extends LpaOptions {
+  es10?: Es10Options;
+  /** runs before every C-APDU (through the bridge, not around it) */
+  beforeApdu?: ApduHook;
+  commandTimeoutMs?: number;
+}
+
 export class RigRuntime {
   /** the trace of the case being run (cases replace it) */
   trace = new Trace();
@@ -233,8 +249,27 @@ export class RigRuntime {
     return next;
   }
 
-  /** Open a vpcd connection to the bridge as the LPA, tapped on the lpa-bridge hop. */
-  async connectLpa(opts: { commandTimeoutMs?: number } = {}): Promise<VpcdReaderTransport> {
+  /**
+   * Wait until the built-in bridge serves no LPA: after an LPA disconnects the bridge still
+   * closes its channels on the modem (+CCHC), and a connection arriving meanwhile would be
+   * held or refused as a second LPA. An external or remote bridge gives no such signal:
+   * nothing to wait for there (connectPowered retries a refused connection instead).
+   */
+  async bridgeIdle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.bridge?.activeLpa !== undefined) {
+      if (Date.now() > deadline) throw new Error(`the bridge still serves LPA ${this.bridge?.activeLpa} after ${timeoutMs} ms`);
+      await sleep(5);
+    }
+    await this.modem?.settled();
+  }
+
+  /**
+   * Open a vpcd connection to the bridge as the LPA, tapped on the lpa-bridge hop. Waits for
+   * the bridge to be idle first, unless `whileBusy` (the cases about a second LPA).
+   */
+  async connectLpa(opts: ConnectOptions = {}): Promise<VpcdReaderTransport> {
+    if (!opts.whileBusy) await this.bridgeIdle();
     const trace = {
       onApdu: (capdu: Uint8Array, rapdu: Uint8Array) => this.trace.add({ kind: 'apdu', hop: 'lpa-bridge', command: capdu, response: rapdu, ms: 0 }),
       onControl: (control: string, answer?: Uint8Array) => {
@@ -252,6 +287,48 @@ export class RigRuntime {
     return connectVpcdReader(this.bridgeAddress.host, this.bridgeAddress.port, options);
   }
 
+  /**
+   * A vpcd connection to the bridge, powered and reset (ATR read). A bridge the rig does not
+   * run in-process gives no sign of having finished with the previous LPA, so a refused
+   * connection is retried for a few seconds there; the built-in one is waited for.
+   */
+  async connectPowered(opts: Omit<ConnectOptions, 'whileBusy'> = {}): Promise<VpcdReaderTransport> {
+    const deadline = Date.now() + (this.env.rig.bridge.kind === 'builtin' ? 0 : 5000);
+    for (;;) {
+      const t = await this.connectLpa(opts);
+      try {
+        await t.reset();
+        return t;
+      } catch (err) {
+        await t.close();
+        if (Date.now() >= deadline) throw err;
+        await sleep(100);
+      }
+    }
+  }
+
+  /**
+   * Wait (up to `ms`) until the bridge serves an LPA: connect, get the ATR, leave. Used after
+   * the rig restarted the bridge (an external bridge is probed by the rig before it is
+   * ready, and the probe is itself an LPA connection the bridge has to finish with).
+   */
+  async waitBridgeServing(ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const t = await this.connectLpa({ commandTimeoutMs: 1000, whileBusy: true }).catch(() => undefined);
+      const ok = t ? await t.reset().then(() => true, () => false) : false;
+      await t?.close();
+      if (ok) {
+        await this.bridgeIdle();
+        // an external bridge still finishes with this connection after the close
+        if (this.env.rig.bridge.kind !== 'builtin') await sleep(20);
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`the bridge did not serve an LPA within ${ms} ms`);
+      await sleep(50);
+    }
+  }
+
   /** HTTPS options that trust the embedded SM-DP+ and route its hostnames to it. */
   httpOptions(): RspHttpOptions {
     const smdp = this.smdp;
@@ -264,28 +341,48 @@ export class RigRuntime {
     };
   }
 
-  /** A test LPA over a fresh vpcd connection to the bridge. */
-  async openLpa(options: LpaOptions & { es10?: Es10Options; connection?: { commandTimeoutMs?: number } } = {}): Promise<LpaHandle> {
-    const transport = await this.connectLpa(options.connection);
+  /** A test LPA over a fresh vpcd connection to the bridge, optionally with an APDU hook. */
+  async openLpa(options: OpenLpaOptions = {}): Promise<LpaHandle> {
+    const { beforeApdu, commandTimeoutMs, es10, ...lpaOptions } = options;
+    const transport = await this.connectPowered(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {});
+    const hooked: ApduTransport = beforeApdu
+      ? {
+          transmit: async (c) => {
+            await beforeApdu(c);
+            return transport.transmit(c);
+          },
+          reset: () => transport.reset(),
+          close: () => transport.close(),
+        }
+      : transport;
     try {
-      await transport.reset();
-      const lpa = await Lpa.open(transport, {
+      const lpa = await Lpa.open(hooked, {
         http: this.httpOptions(),
-        es10: { blockSize: this.env.rig.lpa.storeDataBlockSize, ...options.es10 },
-        onProgress: (e) => this.trace.log('lpa', `${e.step} ${e.phase}`),
-        ...options,
+        es10: { blockSize: this.env.rig.lpa.storeDataBlockSize, ...es10 },
+        onProgress: (e) => this.trace.log('lpa', `${e.step} ${e.phase}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`),
+        ...lpaOptions,
       });
       return {
         lpa,
         transport,
         close: async () => {
-          await lpa.es10.close().catch(() => undefined);
+          if (transport.isOpen) await lpa.es10.close().catch(() => undefined);
           await transport.close();
         },
       };
     } catch (err) {
       await transport.close();
       throw err;
+    }
+  }
+
+  /** Run `fn` with a test LPA over the bridge and close it afterwards, whatever happens. */
+  async withLpa<T>(fn: (lpa: Lpa, session: LpaHandle) => Promise<T>, options: OpenLpaOptions = {}): Promise<T> {
+    const s = await this.openLpa(options);
+    try {
+      return await fn(s.lpa, s);
+    } finally {
+      await s.close();
     }
   }
 
@@ -321,6 +418,8 @@ export class RigRuntime {
     rmSync(this.tmp, { recursive: true, force: true });
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@ import { EUICCInfo1 } from '../../sim/rsp/common.ts';
 import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
 import { Es9Error } from '../../sim/lpa/errors.ts';
 import { toHex } from '../../sim/bytes.ts';
-import { cleanRig, es9Client, expectNoProfile, orderProfile, RecordingEs9p, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../provisioning/helpers.ts';
+import { cleanRig, es9Client, expectNoProfile, orderProfile, RecordingEs9p, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
 import { authenticateServerRequest, identityFrom, random16, sgp26CiKeyId, sgp26Signer, type CurveTag } from './rogue-smdp.ts';
 
 const rig = useRig();

@@ -13,7 +13,7 @@ import { connectPsk } from '../../sim/bridge/bridge.ts';
 import { connectVpcdReader, VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
 import { Lpa } from '../../sim/lpa/flows.ts';
 import { VpcdTransportError } from '../../sim/lpa/errors.ts';
-import { cleanRig } from '../provisioning/helpers.ts';
+import { cleanRig } from '../framework/fixtures.ts';
 
 const PSK = { identity: 'bridgelab-lpa', key: new Uint8Array(randomBytes(32)) };
 const rig = useRig({ bridge: { psk: PSK } });

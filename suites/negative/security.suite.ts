@@ -19,7 +19,7 @@ import { responseSw } from '../../sim/apdu/apdu.ts';
 import { VpcdTransportError } from '../../sim/lpa/errors.ts';
 import type { VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
 import { Lpa } from '../../sim/lpa/flows.ts';
-import { ISD_R_AID, cleanRig, orderProfile, rejectsWith, restoreRig, waitBridgeServing, withLpa } from '../provisioning/helpers.ts';
+import { ISD_R_AID, cleanRig, orderProfile, rejectsWith, restoreRig, withLpa } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Negative and security' as const;
@@ -127,9 +127,7 @@ for (const [name, aid] of [
         }),
       );
       const t = await c.setup('raw LPA connection', async () => {
-        const t = await rt.connectLpa();
-        await t.reset();
-        return t;
+        return rt.connectPowered();
       });
       let open: number | undefined;
       try {
@@ -191,9 +189,7 @@ tc(
       }),
     );
     const t = await c.setup('raw LPA connection', async () => {
-      const t = await rt.connectLpa();
-      await t.reset();
-      return t;
+      return rt.connectPowered();
     });
     let ch: number | undefined;
     try {
@@ -248,7 +244,7 @@ tc(
       await c.step(1, async () => {
         let second: VpcdReaderTransport;
         try {
-          second = await rt.connectLpa({ commandTimeoutMs: 2000 });
+          second = await rt.connectLpa({ commandTimeoutMs: 2000, whileBusy: true });
         } catch (err) {
           expect(err).toBeInstanceOf(Error); // refused before the connection was even up
           return;
@@ -293,8 +289,7 @@ tc(
     const rt = rig(c);
     await c.setup('clean rig', () => cleanRig(rt));
     const first = await c.setup('an LPA with a channel open on the ISD-R', async () => {
-      const t = await rt.connectLpa();
-      await t.reset();
+      const t = await rt.connectPowered();
       const ch = await openChannel(t);
       const sw = responseSw(await t.transmit(selectAid(ch, ISD_R_AID)));
       expect(sw === 0x9000 || sw >> 8 === 0x61).toBe(true);
@@ -304,7 +299,7 @@ tc(
     let next: VpcdReaderTransport | undefined;
     try {
       next = await c.step(1, async () => {
-        const t = await rt.connectLpa({ commandTimeoutMs: 5000 });
+        const t = await rt.connectLpa({ commandTimeoutMs: 5000, whileBusy: true });
         try {
           expect((await t.reset()).length).toBeGreaterThan(1);
         } catch (err) {
@@ -328,7 +323,7 @@ tc(
       });
     } finally {
       await next?.close();
-      await waitBridgeServing(rt).catch(() => undefined);
+      await rt.waitBridgeServing().catch(() => undefined);
       await restoreRig(rt);
     }
   },

@@ -19,7 +19,7 @@ import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
 import { AuthenticateErrorCode, DownloadErrorCode } from '../../sim/rsp/results.ts';
 import type { Es10Client } from '../../sim/lpa/es10.ts';
 import { toHex } from '../../sim/bytes.ts';
-import { cleanRig, cardCommandTags, restoreRig, withLpa } from '../provisioning/helpers.ts';
+import { cleanRig, cardCommandTags, restoreRig, withLpa } from '../framework/fixtures.ts';
 import { authenticateServerRequest, CURVE_OF, curveFor, prepareDownloadRequest, random16, sgp26CiKeyId, sgp26Signer, signerOf, type CurveTag, type Signer } from './rogue-smdp.ts';
 
 const rig = useRig();

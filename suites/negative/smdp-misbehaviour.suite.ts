@@ -27,7 +27,7 @@ import {
   smdpOf,
   smdpState,
   withLpa,
-} from '../provisioning/helpers.ts';
+} from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Negative and security' as const;

@@ -13,7 +13,7 @@ import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
 import { INVALID_VARIANTS, issueInvalid, issueTls, type IssuedCert, type InvalidVariant } from '../../certs/issue.ts';
 import { Es9TransportError } from '../../sim/lpa/errors.ts';
-import { cardCommandTags, cleanRig, expectNoOpenLogicalChannel, rejectsWith, restoreRig, withLpa } from '../provisioning/helpers.ts';
+import { cardCommandTags, cleanRig, expectNoOpenLogicalChannel, rejectsWith, restoreRig, withLpa } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Negative and security' as const;

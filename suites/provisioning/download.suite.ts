@@ -11,7 +11,7 @@ import { ConfirmationCodeRequiredError, Es9Error } from '../../sim/lpa/errors.ts
 import type { Lpa } from '../../sim/lpa/flows.ts';
 import { decode } from '../../sim/rsp/der.ts';
 import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
-import { PROFILE_STATE, RecordingEs9p, es9Client, cleanRig, euiccOf, iccidsOf, profileInfoOf, expectNoOpenLogicalChannel, expectNoProfile, orderProfile, pirError, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from './helpers.ts';
+import { PROFILE_STATE, RecordingEs9p, es9Client, cleanRig, euiccOf, iccidsOf, profileInfoOf, expectNoOpenLogicalChannel, expectNoProfile, orderProfile, pirError, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;

@@ -22,16 +22,14 @@ import {
   euiccOf,
   expectNoProfile,
   modemOf,
-  openLpa,
   orderProfile,
   pirError,
   restoreRig,
   smdpOf,
   smdpState,
-  waitBridgeServing,
   withLpa,
   type ApduHook,
-} from './helpers.ts';
+} from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;
@@ -70,7 +68,7 @@ function at(rt: RigRuntime, point: Point, interrupt: () => Promise<void>): { hoo
 
 /** Download with the hook; the download must fail. Returns the error. */
 async function interruptedDownload(rt: RigRuntime, order: OrderResult, hook: ApduHook): Promise<unknown> {
-  const s = await openLpa(rt, { beforeApdu: hook, commandTimeoutMs: 15_000 });
+  const s = await rt.openLpa({ beforeApdu: hook, commandTimeoutMs: 15_000 });
   try {
     await s.lpa.downloadProfile(order.activationCode);
   } catch (err) {
@@ -305,7 +303,7 @@ tc(
       } finally {
         if (point.fired()) {
           await rt.startBridge();
-          await waitBridgeServing(rt);
+          await rt.waitBridgeServing();
         }
       }
       await checkInterrupted(c, rt, order, 2, LOAD_PROFILE_ELEMENTS, true);
@@ -371,7 +369,7 @@ tc(
       } finally {
         if (point.fired()) {
           await rt.startBridge();
-          await waitBridgeServing(rt);
+          await rt.waitBridgeServing();
         }
       }
       await c.step(2, () => {

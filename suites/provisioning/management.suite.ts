@@ -11,7 +11,7 @@ import type { RigRuntime } from '../framework/rig-runtime.ts';
 import { EuiccResultError, Es9TransportError } from '../../sim/lpa/errors.ts';
 import type { Lpa } from '../../sim/lpa/flows.ts';
 import type { OrderResult } from '../../sim/smdp/server.ts';
-import { PROFILE_STATE, cleanRig, iccidsOf, orderProfile, profileInfoOf, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from './helpers.ts';
+import { PROFILE_STATE, cleanRig, iccidsOf, orderProfile, profileInfoOf, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;

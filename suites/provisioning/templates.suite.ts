@@ -14,7 +14,7 @@ import { useRig } from '../framework/shared-rig.ts';
 import { DEFAULT_PROFILES_DIR } from '../../sim/smdp/inventory.ts';
 import { readProfile } from '../../sim/saip/profile.ts';
 import { equalBytes } from '../../sim/bytes.ts';
-import { cleanRig, orderProfile, restoreRig, smdpOf, smdpState, withLpa } from './helpers.ts';
+import { cleanRig, orderProfile, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;

@@ -8,11 +8,12 @@ import { type CommandApdu, SW, StatusWordError } from '../../apdu/apdu.ts';
 import { isProprietaryCla } from '../../apdu/channels.ts';
 import { INS_STORE_DATA, StoreDataAssembler } from '../../apdu/store-data.ts';
 import { tlv } from '../../apdu/tlv.ts';
+import { ECASD_AID_HEX, ISD_R_AID_HEX } from '../../apdu/aids.ts';
 import { hexToBytes } from '../../bytes.ts';
 import type { TerminalCapability } from './terminal-capability.ts';
 
-export const ISD_R_AID = hexToBytes('A0000005591010FFFFFFFF8900000100');
-export const ECASD_AID = hexToBytes('A0000005591010FFFFFFFF8900000200');
+export const ISD_R_AID = hexToBytes(ISD_R_AID_HEX);
+export const ECASD_AID = hexToBytes(ECASD_AID_HEX);
 
 /** What an applet learns of the channel a command arrived on. */
 export interface ChannelContext {

@@ -7,8 +7,9 @@
 import { concatBytes, hexToBytes } from '../../bytes.ts';
 import { encodeImsi, encodeSwappedBcd } from '../sim-access.ts';
 import type { ApduTransport } from '../types.ts';
+export { ISD_R_AID_HEX as ISD_R_AID } from '../../apdu/aids.ts';
+import { ISD_R_AID_HEX as ISD_R_AID } from '../../apdu/aids.ts';
 
-export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
 export const DEFAULT_USIM_AID = 'A0000000871002FFFFFFFF8907090000';
 
 export interface FakeCardOptions {

@@ -1,28 +1,26 @@
-// Helpers of the provisioning and negative suites (not cases): a clean rig for a case
-// (fresh emulated card, faults and SM-DP+ misbehaviour off), ES2+ orders on an inventory
-// entry added for the case (so cases never compete for the default inventory), a test
-// LPA opened over the bridge with an optional APDU hook (to interrupt a download at a
-// chosen point of the Bound Profile Package, SGP.22 2.5.5), typed error expectations,
-// and decoders for what the eUICC stores (ProfileInstallationResult, SGP.22 5.7.6).
+// Fixtures the suites share (not cases): a clean rig for a case (fresh emulated card,
+// faults and SM-DP+ misbehaviour off), ES2+ orders on an inventory entry added for the
+// case (so cases never compete for the default inventory), the test LPA over the bridge
+// (RigRuntime.openLpa, with an optional APDU hook to interrupt a download at a chosen
+// point of the Bound Profile Package, SGP.22 2.5.5), typed error expectations, and
+// decoders for what the eUICC stores (ProfileInstallationResult, SGP.22 5.7.6).
 import { expect } from 'vitest';
-import type { ApduTransport } from '../../sim/apdu/apdu.ts';
 import { decode } from '../../sim/rsp/der.ts';
 import { ProfileInstallationResult } from '../../sim/rsp/es10b.ts';
-import { Lpa, type LpaOptions } from '../../sim/lpa/flows.ts';
-import type { Es10Options } from '../../sim/lpa/es10.ts';
+import type { Lpa } from '../../sim/lpa/flows.ts';
 import type { Es9pApi } from '../../sim/lpa/es9p-client.ts';
 import { Es9pClient } from '../../sim/lpa/es9p-client.ts';
 import type { Euicc } from '../../sim/euicc/euicc.ts';
 import type { SmdpServer, OrderResult } from '../../sim/smdp/server.ts';
 import type { VirtualModem } from '../../sim/modem/modem.ts';
-import type { VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
-import type { RigRuntime } from '../framework/rig-runtime.ts';
+import type { LpaHandle, OpenLpaOptions, RigRuntime } from './rig-runtime.ts';
+export type { ApduHook, LpaHandle, OpenLpaOptions } from './rig-runtime.ts';
 import type { Infer } from '../../sim/rsp/der.ts';
 import { toHex } from '../../sim/bytes.ts';
 import { iccidFromBytes } from '../../sim/rsp/iccid.ts';
 import type { ProfileInfo } from '../../sim/rsp/common.ts';
 
-export const ISD_R_AID = 'A0000005591010FFFFFFFF8900000100';
+export { ISD_R_AID_HEX as ISD_R_AID } from '../../sim/apdu/aids.ts';
 
 /** The embedded SM-DP+ (cases that need it declare requires: ['embeddedSmdp']). */
 export function smdpOf(rt: RigRuntime): SmdpServer {
@@ -51,7 +49,17 @@ export async function cleanRig(rt: RigRuntime, opts: { freshEid?: boolean } = {}
   rt.euicc?.faults.clear();
   await rt.smdp?.control.reset();
   // a fresh EID keeps orders bound to the EID (or bound by an earlier download) of other cases out of this one
-  if (rt.euicc) await rt.freshCard(opts.freshEid ? { identity: 'fresh' } : {});
+  await cleanCard(rt, opts.freshEid ? { identity: 'fresh' } : {});
+}
+
+/**
+ * A clean emulated card (no profiles, no notifications) once the bridge has finished with
+ * the previous LPA (its channel closes must reach the old card, not the new one); nothing
+ * on a real card.
+ */
+export async function cleanCard(rt: RigRuntime, options: Parameters<RigRuntime['freshCard']>[0] = {}): Promise<void> {
+  await rt.bridgeIdle();
+  if (rt.euicc) await rt.freshCard(options);
 }
 
 /** ProfileInfo.profileState values (SGP.22 5.7.15). */
@@ -94,66 +102,9 @@ export function smdpState(rt: RigRuntime, iccid: string): string | undefined {
   return smdpOf(rt).inventory.get(iccid)?.state;
 }
 
-/** Called before each C-APDU the LPA sends to the bridge; may act (interrupt) before it goes out. */
-export type ApduHook = (capdu: Uint8Array) => Promise<void> | void;
-
-export interface LpaSession {
-  lpa: Lpa;
-  transport: VpcdReaderTransport;
-  close(): Promise<void>;
-}
-
-export interface OpenLpaOptions extends LpaOptions {
-  es10?: Es10Options;
-  /** runs before every C-APDU (through the bridge, not around it) */
-  beforeApdu?: ApduHook;
-  commandTimeoutMs?: number;
-}
-
-/** A test LPA over a new vpcd connection to the bridge, optionally with an APDU hook. */
-export async function openLpa(rt: RigRuntime, options: OpenLpaOptions = {}): Promise<LpaSession> {
-  const { beforeApdu, commandTimeoutMs, es10, ...lpaOptions } = options;
-  const transport = await rt.connectLpa(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {});
-  const hooked: ApduTransport = beforeApdu
-    ? {
-        transmit: async (c) => {
-          await beforeApdu(c);
-          return transport.transmit(c);
-        },
-        reset: () => transport.reset(),
-        close: () => transport.close(),
-      }
-    : transport;
-  try {
-    await transport.reset();
-    const lpa = await Lpa.open(hooked, {
-      http: rt.httpOptions(),
-      es10: { blockSize: rt.env.rig.lpa.storeDataBlockSize, ...es10 },
-      onProgress: (e) => rt.trace.log('lpa', `${e.step} ${e.phase}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`),
-      ...lpaOptions,
-    });
-    return {
-      lpa,
-      transport,
-      close: async () => {
-        if (transport.isOpen) await lpa.es10.close().catch(() => undefined);
-        await transport.close();
-      },
-    };
-  } catch (err) {
-    await transport.close();
-    throw err;
-  }
-}
-
 /** Run `fn` with a test LPA and close it afterwards, whatever happens. */
-export async function withLpa<T>(rt: RigRuntime, fn: (lpa: Lpa, session: LpaSession) => Promise<T>, options: OpenLpaOptions = {}): Promise<T> {
-  const s = await openLpa(rt, options);
-  try {
-    return await fn(s.lpa, s);
-  } finally {
-    await s.close();
-  }
+export function withLpa<T>(rt: RigRuntime, fn: (lpa: Lpa, session: LpaHandle) => Promise<T>, options: OpenLpaOptions = {}): Promise<T> {
+  return rt.withLpa(fn, options);
 }
 
 /** Await a promise that must reject with an instance of `cls`; returns the error. */
@@ -250,25 +201,4 @@ export function iccidsOf(list: readonly ProfileInfo[]): string[] {
 /** The ProfileInfo of one ICCID. */
 export function profileInfoOf(list: readonly ProfileInfo[], iccid: string): ProfileInfo | undefined {
   return list.find((p) => p.iccid !== undefined && iccidFromBytes(p.iccid) === iccid);
-}
-
-/**
- * Wait (up to `ms`) until the bridge serves an LPA: connect, get the ATR, leave. Used after
- * the rig restarted the bridge (an external bridge is probed by the rig before it is
- * ready, and the probe is itself an LPA connection the bridge has to finish with).
- */
-export async function waitBridgeServing(rt: RigRuntime, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const t = await rt.connectLpa({ commandTimeoutMs: 1000 }).catch(() => undefined);
-    const ok = t ? await t.reset().then(() => true, () => false) : false;
-    await t?.close();
-    if (ok) {
-      // let the bridge finish with this connection before the case connects
-      await new Promise((r) => setTimeout(r, 20));
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`the bridge did not serve an LPA within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
