@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certify, compareResults, junitXml, parseCertifyArgs } from './certify.ts';
+import { certify, compareResults, junitXml, listPersonalities, parseCertifyArgs } from './certify.ts';
 import { UsageError } from './errors.ts';
 import type { CaseResult } from '../suites/framework/verdict.ts';
 
@@ -72,6 +72,10 @@ describe('bridgelab certify', () => {
     expect(() => parseCertifyArgs(['--bridge', 'just words'])).toThrow(/--bridge/);
     expect(() => parseCertifyArgs(['--rig', 'rpi-ec25j', '--personality', 'seiko'])).toThrow(/fake modems only/);
     expect(parseCertifyArgs(['--bridge', './mybridge --tty {tty} --port {port}']).rig.bridge).toMatchObject({ kind: 'external' });
+    // the virtual rig certifies against every modem personality unless told otherwise
+    expect(parseCertifyArgs([]).personalities).toEqual(listPersonalities());
+    expect(listPersonalities().length).toBeGreaterThanOrEqual(6);
+    expect(parseCertifyArgs(['--personality', 'seiko,quectel-ec25j']).personalities).toEqual(['seiko', 'quectel-ec25j']);
   });
 });
 
@@ -82,7 +86,7 @@ describe('sharded certify runs', () => {
     try {
       const include = ['cli/testdata/certify-fixture/*.suite.ts'];
       for (const shard of ['1/2', '2/2']) {
-        const opts = { ...parseCertifyArgs(['--report', join(base, shard.replace('/', 'of')), '--shard', shard, '--no-html']), include };
+        const opts = { ...parseCertifyArgs(['--report', join(base, shard.replace('/', 'of')), '--shard', shard, '--personality', 'quectel-ec25j', '--no-html']), include };
         await certify(opts, () => {});
       }
       let text = '';

@@ -11,6 +11,15 @@ import { z } from 'zod';
 
 export const RIGS_DIR = dirname(fileURLToPath(import.meta.url));
 
+/** The personality a fake-modem rig runs when it names several and one is needed. */
+export const DEFAULT_PERSONALITY = 'quectel-ec25j';
+
+/** The first personality a rig's `modem.personality` names ('all' and lists included). */
+export function firstPersonality(spec: string): string {
+  const first = spec.split(',')[0]!.trim();
+  return first === 'all' ? DEFAULT_PERSONALITY : first;
+}
+
 /** What a rig can do; test cases list the capabilities they need. */
 export const CAPABILITIES = [
   /** the eUICC is bridgelab's software eUICC (state inspection, fault injection, any identity) */
@@ -53,7 +62,8 @@ const modem = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('fake'),
-      personality: z.string().min(1).default('quectel-ec25j'),
+      /** a personality, a comma-separated list, or 'all': certify runs one pass for each */
+      personality: z.string().min(1).default(DEFAULT_PERSONALITY),
       endpoint: z.enum(['mock', 'pty']).default('pty'),
       /** emulate UART timing at this baud rate (omit for unthrottled) */
       baud: z.number().int().positive().optional(),
