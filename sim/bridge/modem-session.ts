@@ -746,12 +746,12 @@ async function probe(at: AtClient, command: string, timeoutMs: number | undefine
 
 async function detect(at: AtClient, options: ModemSessionOptions, identity: ModemIdentity): Promise<ModemDetection> {
   const t = options.probeTimeoutMs;
-  const probes: Record<ProbedCommand, ProbeOutcome> = {
-    ccho: await probe(at, '+CCHO', t),
-    cgla: await probe(at, '+CGLA', t),
-    cchc: await probe(at, '+CCHC', t),
-    csim: await probe(at, '+CSIM', t),
-  };
+  const ccho = await probe(at, '+CCHO', t);
+  // a modem that ignores +CCHO=? ignores the test commands of its logical-channel family
+  // too (Fibocom): waiting out two more silences would only delay every bridge start.
+  // +CSIM=? is still asked, as it decides whether the basic channel can be served.
+  const family = ccho.result === 'silent' ? { cgla: ccho, cchc: ccho } : { cgla: await probe(at, '+CGLA', t), cchc: await probe(at, '+CCHC', t) };
+  const probes: Record<ProbedCommand, ProbeOutcome> = { ccho, ...family, csim: await probe(at, '+CSIM', t) };
   // a silent probe leaves the client to resynchronise: do it now, not at the LPA's first APDU
   if (Object.values(probes).some((p) => p.result === 'silent')) await at.send('AT', { timeoutMs: at.probeTimeoutMs });
   const reasons: string[] = [];
@@ -768,7 +768,7 @@ async function detect(at: AtClient, options: ModemSessionOptions, identity: Mode
     reasons.push(`mode forced to ${mode}`);
   } else if (cchoUsable) {
     mode = 'ccho';
-    if (probes.ccho.result === 'silent') reasons.push('+CCHO=? is silent (Fibocom-like): assuming +CCHO/+CGLA, falling back to +CSIM if +CCHO is refused');
+    if (probes.ccho.result === 'silent') reasons.push('+CCHO=? is silent (Fibocom-like; +CGLA=?/+CCHC=? not asked): assuming +CCHO/+CGLA, falling back to +CSIM if +CCHO is refused');
     if (probes.cgla.result === 'error') reasons.push('+CGLA=? errors but +CCHO=? does not (Sierra-like): +CGLA is used anyway');
     reasons.push('logical channels through +CCHO/+CGLA/+CCHC');
   } else if (csim) {
