@@ -347,17 +347,17 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
 }
 
 export function verdictTable(results: readonly CaseResult[]): string {
-  const groups = new Map<string, Record<Verdict, number>>();
+  const groups = new Map<string, { personality: string; group: string; counts: Record<Verdict, number> }>();
   for (const r of results) {
-    const k = `${r.personality.padEnd(16)} ${r.group}`;
-    const g = groups.get(k) ?? { Pass: 0, Fail: 0, Inconclusive: 0, 'N/A': 0 };
-    g[r.verdict]++;
+    const k = `${r.personality}\u0000${r.group}`;
+    const g = groups.get(k) ?? { personality: r.personality, group: r.group, counts: { Pass: 0, Fail: 0, Inconclusive: 0, 'N/A': 0 } };
+    g.counts[r.verdict]++;
     groups.set(k, g);
   }
-  const lines = [`${'PERSONALITY'.padEnd(16)} ${'GROUP'.padEnd(34)} PASS FAIL INCO  N/A`];
-  for (const [k, g] of groups) {
-    const [p, ...rest] = k.split(' ').filter(Boolean);
-    lines.push(`${p!.padEnd(16)} ${rest.join(' ').padEnd(34)} ${String(g.Pass).padStart(4)} ${String(g.Fail).padStart(4)} ${String(g.Inconclusive).padStart(4)} ${String(g['N/A']).padStart(4)}`);
+  const pw = Math.max(16, ...[...groups.values()].map((g) => g.personality.length));
+  const lines = [`${'PERSONALITY'.padEnd(pw)} ${'GROUP'.padEnd(34)} PASS FAIL INCO  N/A`];
+  for (const { personality, group, counts: g } of groups.values()) {
+    lines.push(`${personality.padEnd(pw)} ${group.padEnd(34)} ${String(g.Pass).padStart(4)} ${String(g.Fail).padStart(4)} ${String(g.Inconclusive).padStart(4)} ${String(g['N/A']).padStart(4)}`);
   }
   const failed = results.filter((r) => r.verdict === 'Fail' || r.verdict === 'Inconclusive');
   if (failed.length) lines.push('', 'not passed:', ...failed.map((r) => `  ${r.verdict.padEnd(12)} ${r.personality}  ${r.id}: ${r.reason ?? ''}`));
