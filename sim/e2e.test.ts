@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startSmdp, type SmdpServer } from './smdp/index.ts';
 import { createEuicc, type Euicc } from './euicc/euicc.ts';
 import { Lpa } from './lpa/flows.ts';
-import { Es9Error } from './lpa/errors.ts';
+import { Es9Error, EuiccResultError } from './lpa/errors.ts';
 
 describe('provisioning end to end over loopback HTTPS', () => {
   let dir: string;
@@ -79,6 +79,19 @@ describe('provisioning end to end over loopback HTTPS', () => {
     const r2 = await lpa.downloadFromSmds({ selectEvent: (events) => events.find((e) => e.eventId === viaSmds.matchingId) });
     expect(r2.iccid).toBe(viaSmds.iccid);
     expect(state(viaSmds.iccid)).toBe('Installed');
+  });
+
+  it('Profile Policy Rules set at the SM-DP+ reach the eUICC: PPR1 forbids disabling, PPR2 deleting', async () => {
+    const [entry] = smdp.inventory.add({ template: smdp.inventory.templates()[0]!, count: 1 });
+    smdp.inventory.setMetadata(entry!.iccid, { profileOwner: { mccMnc: '00f110' }, profilePolicyRules: ['ppr1', 'ppr2'] });
+    const order = smdp.es2.order({ iccid: entry!.iccid });
+    await lpa.downloadProfile(order.activationCode);
+    expect(euicc.state.profile(order.iccid)?.policyRules).toEqual(['ppr1', 'ppr2']);
+    await lpa.enableProfile({ iccid: order.iccid });
+    const disable = await lpa.disableProfile({ iccid: order.iccid }).catch((e: unknown) => e);
+    expect(disable).toBeInstanceOf(EuiccResultError);
+    expect((disable as EuiccResultError).code).toBe(3); // disallowedByPolicy (SGP.22 5.7.17)
+    expect(euicc.state.enabledProfile()?.iccid).toBe(order.iccid);
   });
 
   it('enable, disable and delete notifications reach the SM-DP+', async () => {

@@ -2,7 +2,7 @@
 // the LPA in ES9+.AuthenticateClient 5.6.3 and protected as '88' segments in the BPP
 // 2.5.4): ICCID, service provider name, profile name, class, icon, profile owner and
 // notificationConfigurationInfo (install/enable/disable/delete notifications to this
-// SM-DP+). Defaults come from the template profile; every value can be set per entry.
+// SM-DP+) and Profile Policy Rules. Defaults come from the template profile; every value can be set per entry.
 import { StoreMetadataRequest } from '../rsp/es8p.ts';
 import type { NotificationEvent } from '../rsp/common.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
@@ -26,6 +26,11 @@ export interface MetadataOverrides {
   /** notificationAddress (default: this SM-DP+'s address) */
   notificationAddress?: string;
   profileOwner?: { mccMnc: string; gid1?: string; gid2?: string };
+  /**
+   * Profile Policy Rules (SGP.22 2.9.2): ppr1 = disabling not allowed, ppr2 = deletion not
+   * allowed. The eUICC accepts them only when its RAT allows them for the profileOwner.
+   */
+  profilePolicyRules?: ('ppr1' | 'ppr2')[];
 }
 
 export const DEFAULT_NOTIFICATION_OPERATIONS: readonly NotificationOperation[] = ['install', 'enable', 'disable', 'delete'];
@@ -62,6 +67,8 @@ export function validateMetadata(m: MetadataOverrides): void {
   }
   for (const op of m.notificationOperations ?? [])
     if (!(op in EVENT_OF)) throw new SmdpConfigError(`metadata notificationOperations: unknown operation '${String(op)}'`);
+  for (const ppr of m.profilePolicyRules ?? [])
+    if (ppr !== 'ppr1' && ppr !== 'ppr2') throw new SmdpConfigError(`metadata profilePolicyRules: unknown rule '${String(ppr)}' (ppr1 or ppr2)`);
   if (m.profileOwner) {
     if (bytesField('profileOwner.mccMnc', () => hexToBytes(m.profileOwner!.mccMnc)).byteLength !== 3) throw new SmdpConfigError('metadata profileOwner.mccMnc: 3 bytes (6 hex digits)');
     if (m.profileOwner.gid1 !== undefined) bytesField('profileOwner.gid1', () => hexToBytes(m.profileOwner!.gid1!));
@@ -100,6 +107,7 @@ export function buildMetadata(input: MetadataInput): StoreMetadataRequest {
     if (o.profileOwner.gid1 !== undefined) md.profileOwner.gid1 = hexToBytes(o.profileOwner.gid1);
     if (o.profileOwner.gid2 !== undefined) md.profileOwner.gid2 = hexToBytes(o.profileOwner.gid2);
   }
+  if (o.profilePolicyRules?.length) md.profilePolicyRules = [...new Set(o.profilePolicyRules)];
   return md;
 }
 

@@ -115,6 +115,7 @@ describe('full download flow', () => {
       icon,
       notificationOperations: ['install', 'delete'],
       profileOwner: { mccMnc: '00f110', gid1: 'ab' },
+      profilePolicyRules: ['ppr1', 'ppr2'],
     });
     const o = server.es2.order({ iccid: p!.iccid });
     const d = await download(new RspClient(server), new TestEuicc(), { address: server.address, matchingId: o.matchingId });
@@ -126,11 +127,13 @@ describe('full download flow', () => {
       iconType: 1,
       notificationConfigurationInfo: [{ profileManagementOperation: ['notificationInstall', 'notificationDelete'], notificationAddress: server.address }],
       profileOwner: { mccMnc: Uint8Array.from([0x00, 0xf1, 0x10]), gid1: Uint8Array.from([0xab]) },
+      profilePolicyRules: ['ppr1', 'ppr2'],
     });
     expect(Buffer.from(d.load.metadata.icon!).toString('base64')).toBe(icon);
     // the LPA sees the same metadata in AuthenticateClient
     expect(d.auth.profileMetadata).toBeDefined();
     expect(() => server.inventory.setMetadata(p!.iccid, { serviceProviderName: 'x'.repeat(40) })).toThrow(/at most 32 bytes/);
+    expect(() => server.inventory.setMetadata(p!.iccid, { profilePolicyRules: ['ppr3' as 'ppr1'] })).toThrow(/unknown rule 'ppr3'/);
   });
 
   it('creates the configured inventory on first start only', async () => {
