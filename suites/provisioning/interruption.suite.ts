@@ -8,8 +8,7 @@
 // the same order when the BPP had not started (the eUICC reuses its one-time key,
 // 5.7.5 bppEuiccOtpk), with a new order once the SM-DP+ got the failed result (3.1.6).
 import { expect } from 'vitest';
-import { tc } from '../framework/case.ts';
-import type { CaseRun } from '../framework/case.ts';
+import { tc, type CaseRun, type CaseSpec } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
 import { createEuicc } from '../../sim/euicc/euicc.ts';
@@ -127,193 +126,6 @@ const midBppSteps = (how: string, where: string, cmd: string) => [
   { action: 'process the notifications, then download a new order', expected: 'the PIR is accepted by the SM-DP+ (entry Error); the new profile installs whole, nothing else on the card' },
 ];
 
-tc(
-  {
-    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_PowerLossAfterMetadata',
-    title: 'the card loses power after StoreMetadata: no profile, an interruption PIR, and a new order installs',
-    group,
-    purpose: 'A power loss of the card during the BPP (the modem sees the card go and come back) leaves no half profile.',
-    requirement: 'SGP.22 5.7.6 (installFailedDueToInterruption), 2.5.5, 3.1.6; ETSI TS 102 221 (card deactivation)',
-    initialConditions: ['clean eUICC', 'a released order'],
-    steps: midBppSteps('remove and reinsert the card (power loss)', 'once StoreMetadata was processed', 'loadProfileElements (5)'),
-    requires: ['embeddedSmdp', 'emulatedEuicc', 'cardPowerCycle', 'modemFaults'],
-  },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      const point = at(rt, 'afterStoreMetadata', async () => {
-        euiccOf(rt).faults.removeCard();
-        await modemOf(rt).faults.removeCard();
-        euiccOf(rt).faults.insertCard();
-        await modemOf(rt).faults.insertCard();
-      });
-      await c.step(1, async () => {
-        const err = await interruptedDownload(rt, order, point.hook);
-        expect(point.fired()).toBe(true);
-        expect(err).toBeInstanceOf(ApduError);
-      });
-      await checkInterrupted(c, rt, order, 2, LOAD_PROFILE_ELEMENTS, true);
-      await checkRetryWithNewOrder(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
-);
-
-tc(
-  {
-    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_CardResetAfterIscr',
-    title: 'a card reset right after InitialiseSecureChannel: no profile, an interruption PIR at configureISDP, a new order installs',
-    group,
-    purpose: 'A warm reset of the card (as a modem CFUN cycle or REFRESH does) at the very start of the BPP.',
-    requirement: 'SGP.22 5.7.6, 2.5.5; ISO/IEC 7816-3 warm reset',
-    initialConditions: ['clean eUICC', 'a released order'],
-    steps: midBppSteps('reset the card', 'right after the ISCR sequence', 'configureISDP (1)'),
-    requires: ['embeddedSmdp', 'emulatedEuicc', 'cardPowerCycle'],
-  },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      const point = at(rt, 'afterIscr', async () => {
-        await euiccOf(rt).faults.resetCard();
-      });
-      await c.step(1, async () => {
-        const err = await interruptedDownload(rt, order, point.hook);
-        expect(point.fired()).toBe(true);
-        expect(err).toBeInstanceOf(ApduError);
-      });
-      await checkInterrupted(c, rt, order, 2, CONFIGURE_ISDP, false);
-      await checkRetryWithNewOrder(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
-);
-
-tc(
-  {
-    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_EuiccRestartMidElements',
-    title: 'the eUICC restarts from its non-volatile state in the middle of the profile elements: the interruption is recovered at start-up',
-    group,
-    purpose: 'A power loss that stops the eUICC abruptly (nothing runs on the way down): at the next start the eUICC finds the BPP it had in progress and reports it.',
-    requirement: 'SGP.22 5.7.6 (installFailedDueToInterruption reported after the interruption), 2.5.5',
-    initialConditions: ['clean eUICC', 'a released order'],
-    steps: midBppSteps('stop the eUICC abruptly (restart from its state file, card removed and reinserted at the modem)', 'before the third 86 segment', 'loadProfileElements (5)'),
-    requires: ['embeddedSmdp', 'emulatedEuicc', 'cardPowerCycle', 'modemFaults'],
-  },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      let recovered = false;
-      const point = at(rt, 'thirdSegment86', async () => {
-        const old = euiccOf(rt);
-        const o = old.options;
-        expect(o.statePath).toBeDefined();
-        expect(old.state.bppInProgress()?.bppCommandId).toBe(LOAD_PROFILE_ELEMENTS);
-        await modemOf(rt).faults.removeCard();
-        // the old instance is abandoned as it is (a crash): it must not run its power-off path
-        const next = await createEuicc({
-          statePath: o.statePath,
-          identity: o.identity,
-          svn: o.svn,
-          totalNvm: o.totalNvm,
-          rootDsAddress: o.rootDsAddress,
-          ...(o.defaultDpAddress !== undefined ? { defaultDpAddress: o.defaultDpAddress } : {}),
-        });
-        recovered = next.recoveredInterruption;
-        rt.euicc = next;
-        await modemOf(rt).faults.insertCard();
-      });
-      await c.step(1, async () => {
-        const err = await interruptedDownload(rt, order, point.hook);
-        expect(point.fired()).toBe(true);
-        expect(recovered).toBe(true);
-        expect(err).toBeInstanceOf(ApduError);
-      });
-      await checkInterrupted(c, rt, order, 2, LOAD_PROFILE_ELEMENTS, true);
-      await checkRetryWithNewOrder(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
-);
-
-tc(
-  {
-    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_ModemRebootMidElements',
-    title: 'the modem reboots in the middle of the profile elements: no profile, an interruption PIR, a new order installs',
-    group,
-    purpose: 'A modem restart (sessions gone, card reset, URCs) during the BPP: the bridge must not replay the rest of the BPP into a fresh channel.',
-    requirement: 'SGP.22 5.7.6, 2.5.5; 3GPP TS 27.007 +CFUN=1,1 semantics',
-    initialConditions: ['clean eUICC', 'a released order'],
-    steps: midBppSteps('reboot the modem', 'before the third 86 segment', 'loadProfileElements (5)'),
-    requires: ['embeddedSmdp', 'emulatedEuicc', 'modemFaults'],
-  },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      const point = at(rt, 'thirdSegment86', () => modemOf(rt).faults.reboot());
-      await c.step(1, async () => {
-        const err = await interruptedDownload(rt, order, point.hook);
-        expect(point.fired()).toBe(true);
-        expect(err).toBeInstanceOf(ApduError);
-        expect((err as ApduError).sw).toBe(0x6881);
-      });
-      await checkInterrupted(c, rt, order, 2, LOAD_PROFILE_ELEMENTS, true);
-      await checkRetryWithNewOrder(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
-);
-
-tc(
-  {
-    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_BridgeLossMidElements',
-    title: 'the bridge goes away in the middle of the profile elements: the open BPP ends as interrupted at the next ES10 command',
-    group,
-    purpose: 'Losing the bridge (process killed / restarted) must not leave a half profile; the eUICC reports the interruption once it is used again.',
-    requirement: 'SGP.22 5.7.6 (another ES10 command interrupts a BPP in progress), 2.5.5',
-    initialConditions: ['clean eUICC', 'a released order', 'the rig can stop and restart the bridge'],
-    steps: midBppSteps('stop the bridge (then start it again)', 'before the third 86 segment', 'loadProfileElements (5)'),
-    requires: ['embeddedSmdp', 'emulatedEuicc', 'bridgeRestart'],
-  },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      const point = at(rt, 'thirdSegment86', () => rt.stopBridge());
-      try {
-        await c.step(1, async () => {
-          const err = await interruptedDownload(rt, order, point.hook);
-          expect(point.fired()).toBe(true);
-          expect(err).toBeInstanceOf(VpcdTransportError);
-          // nothing is installed while the bridge is away
-          expect(euiccOf(rt).state.profiles()).toEqual([]);
-        });
-      } finally {
-        if (point.fired()) {
-          await rt.startBridge();
-          await rt.waitBridgeServing();
-        }
-      }
-      await checkInterrupted(c, rt, order, 2, LOAD_PROFILE_ELEMENTS, true);
-      await checkRetryWithNewOrder(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
-);
-
 const beforeBppSteps = (how: string) => [
   { action: `download, and ${how} once PrepareDownload was answered and the BPP fetched, before its first STORE DATA`, expected: 'the download fails at the LPA' },
   { action: 'check the eUICC', expected: 'no profile, no BPP in progress, no notification (the BPP never started)' },
@@ -343,7 +155,192 @@ async function checkSameOrderRetry(c: CaseRun, rt: RigRuntime, order: OrderResul
   );
 }
 
-tc(
+/** How a case interrupts the download, and what the LPA must see when it does. */
+interface Interruption {
+  point: Point;
+  /** the fault, run once just before the C-APDU at the point */
+  interrupt(): Promise<void>;
+  /** the error the interrupted download ended with */
+  expectError(err: unknown): void;
+  /** the fault stopped the bridge: start it again after step 1 */
+  stopsBridge?: boolean;
+  /** the failed PIR names the ICCID (StoreMetadata had been processed) */
+  withIccid?: boolean;
+}
+
+/**
+ * One interruption case: clean rig and a released order, the download interrupted at the
+ * point (step 1); then, when the BPP had started, an interruption PIR and a retry with a
+ * new order (steps 2-3), or, when it had not, nothing on the card and a retry with the
+ * same order (steps 2-3).
+ */
+function interruptionCase(spec: CaseSpec, make: (rt: RigRuntime) => Interruption): void {
+  tc(spec, async (c) => {
+    const rt = rig(c);
+    await c.setup('clean rig', () => cleanRig(rt));
+    const order = await c.setup('released order', () => orderProfile(rt));
+    try {
+      const how = make(rt);
+      const point = at(rt, how.point, () => how.interrupt());
+      try {
+        await c.step(1, async () => {
+          const err = await interruptedDownload(rt, order, point.hook);
+          expect(point.fired()).toBe(true);
+          how.expectError(err);
+        });
+      } finally {
+        if (how.stopsBridge && point.fired()) {
+          await rt.startBridge();
+          await rt.waitBridgeServing();
+        }
+      }
+      if (how.point === 'beforeBpp') {
+        await c.step(2, () => {
+          expectNoProfile(rt, order.iccid);
+          expect(euiccOf(rt).state.notifications()).toEqual([]);
+          expect(smdpState(rt, order.iccid)).toBe('Downloaded');
+        });
+        await checkSameOrderRetry(c, rt, order, 3);
+      } else {
+        await checkInterrupted(c, rt, order, 2, how.point === 'afterIscr' ? CONFIGURE_ISDP : LOAD_PROFILE_ELEMENTS, how.withIccid ?? false);
+        await checkRetryWithNewOrder(c, rt, order, 3);
+      }
+    } finally {
+      await restoreRig(rt);
+    }
+  });
+}
+
+/** The LPA lost its channel: an APDU error, 6881 when the modem restart dropped it. */
+const channelLost =
+  (sw?: number) =>
+  (err: unknown): void => {
+    expect(err).toBeInstanceOf(ApduError);
+    if (sw !== undefined) expect((err as ApduError).sw).toBe(sw);
+  };
+
+/** The LPA lost its link to the bridge; nothing was installed meanwhile. */
+const linkLost =
+  (rt: RigRuntime) =>
+  (err: unknown): void => {
+    expect(err).toBeInstanceOf(VpcdTransportError);
+    expect(euiccOf(rt).state.profiles()).toEqual([]);
+  };
+
+interruptionCase(
+  {
+    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_PowerLossAfterMetadata',
+    title: 'the card loses power after StoreMetadata: no profile, an interruption PIR, and a new order installs',
+    group,
+    purpose: 'A power loss of the card during the BPP (the modem sees the card go and come back) leaves no half profile.',
+    requirement: 'SGP.22 5.7.6 (installFailedDueToInterruption), 2.5.5, 3.1.6; ETSI TS 102 221 (card deactivation)',
+    initialConditions: ['clean eUICC', 'a released order'],
+    steps: midBppSteps('remove and reinsert the card (power loss)', 'once StoreMetadata was processed', 'loadProfileElements (5)'),
+    requires: ['embeddedSmdp', 'emulatedEuicc', 'cardPowerCycle', 'modemFaults'],
+  },
+  (rt) => ({
+    point: 'afterStoreMetadata',
+    interrupt: async () => {
+      euiccOf(rt).faults.removeCard();
+      await modemOf(rt).faults.removeCard();
+      euiccOf(rt).faults.insertCard();
+      await modemOf(rt).faults.insertCard();
+    },
+    expectError: channelLost(),
+    withIccid: true,
+  }),
+);
+
+interruptionCase(
+  {
+    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_CardResetAfterIscr',
+    title: 'a card reset right after InitialiseSecureChannel: no profile, an interruption PIR at configureISDP, a new order installs',
+    group,
+    purpose: 'A warm reset of the card (as a modem CFUN cycle or REFRESH does) at the very start of the BPP.',
+    requirement: 'SGP.22 5.7.6, 2.5.5; ISO/IEC 7816-3 warm reset',
+    initialConditions: ['clean eUICC', 'a released order'],
+    steps: midBppSteps('reset the card', 'right after the ISCR sequence', 'configureISDP (1)'),
+    requires: ['embeddedSmdp', 'emulatedEuicc', 'cardPowerCycle'],
+  },
+  (rt) => ({
+    point: 'afterIscr',
+    interrupt: () => euiccOf(rt).faults.resetCard().then(() => undefined),
+    expectError: channelLost(),
+  }),
+);
+
+interruptionCase(
+  {
+    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_EuiccRestartMidElements',
+    title: 'the eUICC restarts from its non-volatile state in the middle of the profile elements: the interruption is recovered at start-up',
+    group,
+    purpose: 'A power loss that stops the eUICC abruptly (nothing runs on the way down): at the next start the eUICC finds the BPP it had in progress and reports it.',
+    requirement: 'SGP.22 5.7.6 (installFailedDueToInterruption reported after the interruption), 2.5.5',
+    initialConditions: ['clean eUICC', 'a released order'],
+    steps: midBppSteps('stop the eUICC abruptly (restart from its state file, card removed and reinserted at the modem)', 'before the third 86 segment', 'loadProfileElements (5)'),
+    requires: ['embeddedSmdp', 'emulatedEuicc', 'cardPowerCycle', 'modemFaults'],
+  },
+  (rt) => {
+    let recovered = false;
+    return {
+      point: 'thirdSegment86',
+      interrupt: async () => {
+        const old = euiccOf(rt);
+        const o = old.options;
+        expect(o.statePath).toBeDefined();
+        expect(old.state.bppInProgress()?.bppCommandId).toBe(LOAD_PROFILE_ELEMENTS);
+        await modemOf(rt).faults.removeCard();
+        // the old instance is abandoned as it is (a crash): it must not run its power-off path
+        const next = await createEuicc({
+          statePath: o.statePath,
+          identity: o.identity,
+          svn: o.svn,
+          totalNvm: o.totalNvm,
+          rootDsAddress: o.rootDsAddress,
+          ...(o.defaultDpAddress !== undefined ? { defaultDpAddress: o.defaultDpAddress } : {}),
+        });
+        recovered = next.recoveredInterruption;
+        rt.euicc = next;
+        await modemOf(rt).faults.insertCard();
+      },
+      expectError: (err) => {
+        expect(recovered).toBe(true);
+        channelLost()(err);
+      },
+      withIccid: true,
+    };
+  },
+);
+
+interruptionCase(
+  {
+    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_ModemRebootMidElements',
+    title: 'the modem reboots in the middle of the profile elements: no profile, an interruption PIR, a new order installs',
+    group,
+    purpose: 'A modem restart (sessions gone, card reset, URCs) during the BPP: the bridge must not replay the rest of the BPP into a fresh channel.',
+    requirement: 'SGP.22 5.7.6, 2.5.5; 3GPP TS 27.007 +CFUN=1,1 semantics',
+    initialConditions: ['clean eUICC', 'a released order'],
+    steps: midBppSteps('reboot the modem', 'before the third 86 segment', 'loadProfileElements (5)'),
+    requires: ['embeddedSmdp', 'emulatedEuicc', 'modemFaults'],
+  },
+  (rt) => ({ point: 'thirdSegment86', interrupt: () => modemOf(rt).faults.reboot(), expectError: channelLost(0x6881), withIccid: true }),
+);
+
+interruptionCase(
+  {
+    id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_BridgeLossMidElements',
+    title: 'the bridge goes away in the middle of the profile elements: the open BPP ends as interrupted at the next ES10 command',
+    group,
+    purpose: 'Losing the bridge (process killed / restarted) must not leave a half profile; the eUICC reports the interruption once it is used again.',
+    requirement: 'SGP.22 5.7.6 (another ES10 command interrupts a BPP in progress), 2.5.5',
+    initialConditions: ['clean eUICC', 'a released order', 'the rig can stop and restart the bridge'],
+    steps: midBppSteps('stop the bridge (then start it again)', 'before the third 86 segment', 'loadProfileElements (5)'),
+    requires: ['embeddedSmdp', 'emulatedEuicc', 'bridgeRestart'],
+  },
+  (rt) => ({ point: 'thirdSegment86', interrupt: () => rt.stopBridge(), expectError: linkLost(rt), stopsBridge: true, withIccid: true }),
+);
+
+interruptionCase(
   {
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_BridgeLossBeforeBpp',
     title: 'the bridge goes away between GetBoundProfilePackage and the BPP load: the same order is retried and installs',
@@ -354,37 +351,10 @@ tc(
     steps: beforeBppSteps('stop the bridge (then start it again)'),
     requires: ['embeddedSmdp', 'emulatedEuicc', 'bridgeRestart'],
   },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      const point = at(rt, 'beforeBpp', () => rt.stopBridge());
-      try {
-        await c.step(1, async () => {
-          const err = await interruptedDownload(rt, order, point.hook);
-          expect(point.fired()).toBe(true);
-          expect(err).toBeInstanceOf(VpcdTransportError);
-        });
-      } finally {
-        if (point.fired()) {
-          await rt.startBridge();
-          await rt.waitBridgeServing();
-        }
-      }
-      await c.step(2, () => {
-        expectNoProfile(rt, order.iccid);
-        expect(euiccOf(rt).state.notifications()).toEqual([]);
-        expect(smdpState(rt, order.iccid)).toBe('Downloaded');
-      });
-      await checkSameOrderRetry(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
+  (rt) => ({ point: 'beforeBpp', interrupt: () => rt.stopBridge(), expectError: linkLost(rt), stopsBridge: true }),
 );
 
-tc(
+interruptionCase(
   {
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_ModemRebootBeforeBpp',
     title: 'the modem reboots between GetBoundProfilePackage and the BPP load: the same order is retried and installs',
@@ -395,25 +365,5 @@ tc(
     steps: beforeBppSteps('reboot the modem'),
     requires: ['embeddedSmdp', 'emulatedEuicc', 'modemFaults'],
   },
-  async (c) => {
-    const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
-      const point = at(rt, 'beforeBpp', () => modemOf(rt).faults.reboot());
-      await c.step(1, async () => {
-        const err = await interruptedDownload(rt, order, point.hook);
-        expect(point.fired()).toBe(true);
-        expect(err).toBeInstanceOf(ApduError);
-        expect((err as ApduError).sw).toBe(0x6881);
-      });
-      await c.step(2, () => {
-        expectNoProfile(rt, order.iccid);
-        expect(euiccOf(rt).state.notifications()).toEqual([]);
-      });
-      await checkSameOrderRetry(c, rt, order, 3);
-    } finally {
-      await restoreRig(rt);
-    }
-  },
+  (rt) => ({ point: 'beforeBpp', interrupt: () => modemOf(rt).faults.reboot(), expectError: channelLost(0x6881) }),
 );
