@@ -90,9 +90,19 @@ function tag(curve: CurveName): 'NIST' | 'BRP' {
 }
 
 /** The SGP.26 test eUICC of one curve. */
+// Identities are immutable and the SGP.26 files do not change while the process runs:
+// building one (certificate parsing, public key from the private key) costs more than
+// a whole ES10 session, and every software eUICC a suite or a benchmark creates needs it.
+const sgp26Cache = new Map<CurveName, EuiccIdentity>();
+
 export function sgp26Identity(curve: CurveName): EuiccIdentity {
-  const t = tag(curve);
-  return new KeyedIdentity(loadCert(`EUICC_${t}`).der, loadCert(`EUM_${t}`).der, loadKeyPair(`EUICC_${t}`).privateKey);
+  let id = sgp26Cache.get(curve);
+  if (!id) {
+    const t = tag(curve);
+    id = new KeyedIdentity(loadCert(`EUICC_${t}`).der, loadCert(`EUM_${t}`).der, loadKeyPair(`EUICC_${t}`).privateKey);
+    sgp26Cache.set(curve, id);
+  }
+  return id;
 }
 
 export function sgp26Identities(choice: 'nist' | 'brp' | 'both'): EuiccIdentity[] {
