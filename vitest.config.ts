@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // certify runs started by tests share the machine with the other test files
+    env: { BRIDGELAB_SUITE_WORKERS: '2' },
   },
 });

@@ -69,6 +69,8 @@ describe('bridgelab certify', () => {
     expect(() => parseCertifyArgs(['--personality', 'nokia-3310'])).toThrow(/unknown personality/);
     expect(() => parseCertifyArgs(['--shard', '3/2'])).toThrow(/between 1 and 2/);
     expect(() => parseCertifyArgs(['--only', '('])).toThrow(/regular expression/);
+    expect(() => parseCertifyArgs(['--workers', '0'])).toThrow(/--workers/);
+    expect(parseCertifyArgs(['--workers', '3']).workers).toBe(3);
     expect(() => parseCertifyArgs(['--bridge', 'just words'])).toThrow(/--bridge/);
     expect(() => parseCertifyArgs(['--rig', 'rpi-ec25j', '--personality', 'seiko'])).toThrow(/fake modems only/);
     expect(parseCertifyArgs(['--bridge', './mybridge --tty {tty} --port {port}']).rig.bridge).toMatchObject({ kind: 'external' });
