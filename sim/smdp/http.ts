@@ -142,6 +142,18 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** The request body, or undefined once a 413 for an oversized body has been sent. */
+async function bodyOrAnswer(req: http.IncomingMessage, res: http.ServerResponse, protocol: string): Promise<string | undefined> {
+  try {
+    return await readBody(req);
+  } catch (e) {
+    if (!(e instanceof RspFunctionError)) throw e;
+    if (e.httpStatus === 413) res.setHeader('Connection', 'close');
+    send(res, e.httpStatus, failure(e.status, e.message), protocol);
+    return undefined;
+  }
+}
+
 function isLoopback(req: http.IncomingMessage): boolean {
   const a = req.socket.remoteAddress ?? '';
   return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1';
@@ -167,7 +179,8 @@ async function control(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessa
     return send(res, 200, JSON.stringify(core.misbehaviour), protocol);
   }
   if (req.method !== 'PUT' && req.method !== 'POST') return send(res, 405, failure(SMDP_STATUS.InvalidRequest, `method ${req.method} not allowed`), protocol);
-  const text = await readBody(req);
+  const text = await bodyOrAnswer(req, res, protocol);
+  if (text === undefined) return;
   let m: Misbehaviour;
   try {
     m = parseMisbehaviour(JSON.parse(text) as unknown);
@@ -219,16 +232,8 @@ async function handle(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessag
   if (route.es2 && !es2Allowed(core, req))
     return send(res, 403, failure(SMDP_STATUS.NotAllowed, 'ES2+ requires a client certificate issued by the SGP.26 CI or the operator CA (or --test-mode)'), protocol);
 
-  let text: string;
-  try {
-    text = await readBody(req);
-  } catch (e) {
-    if (e instanceof RspFunctionError) {
-      if (e.httpStatus === 413) res.setHeader('Connection', 'close');
-      return send(res, e.httpStatus, failure(e.status, e.message), protocol);
-    }
-    throw e;
-  }
+  const text = await bodyOrAnswer(req, res, protocol);
+  if (text === undefined) return;
   let body: unknown;
   try {
     body = JSON.parse(text) as unknown;
