@@ -70,7 +70,6 @@ describe.skipIf(!socat)('PTY endpoint (needs socat, Debian package socat)', () =
     pty = await startPtyModem({ personality: 'quectel-ec25j', transport: new FakeCard(), timeScale: 0, link });
     expect(pty.path).toBe(link);
     expect(pty.ptsPath).toMatch(/^\/dev\/pts\/\d+$/);
-    expect(pty.enginePath).toMatch(/^\/dev\/pts\/\d+$/);
     expect(existsSync(link)).toBe(true);
     const { at } = await openTe(pty.path);
     expect(await at.command('AT')).toBe('AT\r\r\nOK\r\n');

@@ -2,9 +2,9 @@
 // (a) in-process: @serialport/binding-mock cannot answer writes, so the port binding is
 //     wrapped: bytes the TE writes go to the modem, the modem's bytes are emitted to the
 //     TE's SerialPort with emitData;
-// (b) a real PTY pair from socat (`socat -d -d pty,raw,echo=0[,link=L] pty,raw,echo=0`):
-//     the engine opens one end with serialport's LinuxBinding, any external program (the
-//     bridge under test) opens the other as a tty. UART pacing and faults live in modem.ts.
+// (b) a real PTY from socat (`socat -d -d pty,raw,echo=0[,link=L] STDIO`): any external
+//     program (the bridge under test) opens it as a tty; socat relays it to its stdin and
+//     stdout, which the engine reads and writes. UART pacing and faults live in modem.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -144,8 +144,6 @@ export interface PtyModem {
   path: string;
   /** /dev/pts/N of the external end */
   ptsPath: string;
-  /** /dev/pts/N the engine holds open */
-  enginePath: string;
   modem: VirtualModem;
   socatPid: number;
   /** resolves with socat's exit code when it exits (for whatever reason) */
@@ -158,31 +156,28 @@ export interface PtyModem {
 
 const SOCAT_UNSAFE = /[,!:"'\s\\{}[\]]/;
 
-/** Start socat with two PTYs and attach a virtual modem to one of them. */
+/**
+ * Start socat with one PTY (the end the bridge opens) relayed to socat's stdin/stdout, and
+ * attach a virtual modem to those pipes. Pipes instead of a second PTY read through
+ * serialport's poller: one hop less per AT exchange.
+ */
 export async function startPtyModem(opts: PtyModemOptions): Promise<PtyModem> {
   const socat = opts.socatPath ?? findSocat();
-  if (!socat) throw new ModemEndpointError("'socat' is not installed (Debian package socat): it provides the PTY pair for the fake modem");
+  if (!socat) throw new ModemEndpointError("'socat' is not installed (Debian package socat): it provides the PTY for the fake modem");
   if (opts.link !== undefined && SOCAT_UNSAFE.test(opts.link)) throw new ModemEndpointError(`link path '${opts.link}' has a character socat cannot take in an address`);
   const first = `pty,raw,echo=0${opts.link ? `,link=${opts.link}` : ''}`;
-  const child = spawn(socat, ['-d', '-d', first, 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(socat, ['-d', '-d', first, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
   killOnExit(child);
   const log: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const { external, engine } = await waitForPtys(child, log, opts.startTimeoutMs ?? 5000, exited);
+  const external = await waitForPty(child, log, opts.startTimeoutMs ?? 5000, exited);
 
   const modem = new VirtualModem(opts);
-  const port = new SerialPort({ path: engine, baudRate: modem.baud ?? 115200, autoOpen: false });
-  try {
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    await modem.close();
-    await stopChild(child, exited);
-    throw new ModemEndpointError(`cannot open the engine end ${engine}: ${(err as Error).message}`);
-  }
-  port.on('data', (chunk: Buffer) => modem.receive(Uint8Array.from(chunk)));
-  port.on('error', (err: Error) => log.push(`engine port error: ${err.message}`));
+  const toSocat = child.stdin!;
+  child.stdout!.on('data', (chunk: Buffer) => modem.receive(Uint8Array.from(chunk)));
+  toSocat.on('error', (err: Error) => log.push(`engine pipe error: ${err.message}`));
   modem.attach((bytes) => {
-    if (port.isOpen) port.write(Buffer.from(bytes));
+    if (!toSocat.destroyed && toSocat.writable) toSocat.write(Buffer.from(bytes));
   });
   let closed = false;
   void exited.then((code) => {
@@ -191,7 +186,6 @@ export async function startPtyModem(opts: PtyModemOptions): Promise<PtyModem> {
   return {
     path: opts.link ?? external,
     ptsPath: external,
-    enginePath: engine,
     modem,
     socatPid: child.pid ?? -1,
     exited,
@@ -200,7 +194,6 @@ export async function startPtyModem(opts: PtyModemOptions): Promise<PtyModem> {
       if (closed) return;
       closed = true;
       await modem.close();
-      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
       await stopChild(child, exited);
       if (opts.link) removeStaleLink(opts.link);
     },
@@ -221,20 +214,20 @@ function killOnExit(child: ChildProcess): void {
   });
 }
 
-function waitForPtys(child: ChildProcess, log: string[], timeoutMs: number, exited: Promise<number | null>): Promise<{ external: string; engine: string }> {
+function waitForPty(child: ChildProcess, log: string[], timeoutMs: number, exited: Promise<number | null>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const ptys: string[] = [];
+    let pty: string | undefined;
     let pending = '';
     let settled = false;
-    const finish = (err: Error | null, value?: { external: string; engine: string }): void => {
+    const finish = (err: Error | null, value?: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       if (err) {
         void stopChild(child, exited).then(() => reject(err));
-      } else resolve(value as { external: string; engine: string });
+      } else resolve(value as string);
     };
-    const timer = setTimeout(() => finish(new ModemEndpointError(`socat did not set up the PTYs within ${timeoutMs} ms: ${log.join(' | ')}`)), timeoutMs);
+    const timer = setTimeout(() => finish(new ModemEndpointError(`socat did not set up the PTY within ${timeoutMs} ms: ${log.join(' | ')}`)), timeoutMs);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       pending += chunk;
@@ -244,12 +237,12 @@ function waitForPtys(child: ChildProcess, log: string[], timeoutMs: number, exit
         log.push(line);
         if (log.length > 200) log.shift();
         const m = /PTY is (\/dev\/pts\/\d+)/.exec(line);
-        if (m) ptys.push(m[1] as string);
-        if (/starting data transfer loop/.test(line) && ptys.length === 2) finish(null, { external: ptys[0] as string, engine: ptys[1] as string });
+        if (m) pty = m[1] as string;
+        if (/starting data transfer loop/.test(line) && pty) finish(null, pty);
       }
     });
     child.once('error', (err) => finish(new ModemEndpointError(`cannot run socat: ${err.message}`)));
-    void exited.then((code) => finish(new ModemEndpointError(`socat exited (code ${code}) before the PTYs were ready: ${[...log, pending].join(' | ')}`)));
+    void exited.then((code) => finish(new ModemEndpointError(`socat exited (code ${code}) before the PTY was ready: ${[...log, pending].join(' | ')}`)));
   });
 }
 
