@@ -28,7 +28,7 @@ const USAGE = `usage: bridgelab modem --pty [--personality NAME|FILE] [--baud N]
 Runs a fake cellular modem on a pseudo-terminal for an LPA bridge to open as its
 serial port, prints the device path, and serves until SIGINT/SIGTERM.
 
-  --pty              serve on a PTY pair (socat); the only endpoint for now
+  --pty              serve on a PTY (socat relays it to the modem engine); the only endpoint for now
   --personality P    bundled personality name or a JSON file (default quectel-ec25j)
   --baud N           UART rate to emulate (default: the personality's; 0 = unpaced)
   --link PATH        also make PATH a symlink to the device (removed on exit)
