@@ -752,11 +752,13 @@ async function detect(at: AtClient, options: ModemSessionOptions, identity: Mode
   // +CSIM=? is still asked, as it decides whether the basic channel can be served.
   const family = ccho.result === 'silent' ? { cgla: ccho, cchc: ccho } : { cgla: await probe(at, '+CGLA', t), cchc: await probe(at, '+CCHC', t) };
   const probes: Record<ProbedCommand, ProbeOutcome> = { ccho, ...family, csim: await probe(at, '+CSIM', t) };
+  const skipped = (c: ProbedCommand): boolean => ccho.result === 'silent' && (c === 'cgla' || c === 'cchc');
   // a silent probe leaves the client to resynchronise: do it now, not at the LPA's first APDU
   if (Object.values(probes).some((p) => p.result === 'silent')) await at.send('AT', { timeoutMs: at.probeTimeoutMs });
   const reasons: string[] = [];
   const desc = (c: ProbedCommand): string => {
     const p = probes[c];
+    if (skipped(c)) return `AT+${c.toUpperCase()}=? not asked`;
     return `AT+${c.toUpperCase()}=? ${p.result === 'error' ? p.final : p.result === 'ok' ? 'OK' : 'no answer'}`;
   };
   reasons.push([desc('ccho'), desc('cgla'), desc('cchc'), desc('csim')].join(', '));
@@ -768,7 +770,7 @@ async function detect(at: AtClient, options: ModemSessionOptions, identity: Mode
     reasons.push(`mode forced to ${mode}`);
   } else if (cchoUsable) {
     mode = 'ccho';
-    if (probes.ccho.result === 'silent') reasons.push('+CCHO=? is silent (Fibocom-like; +CGLA=?/+CCHC=? not asked): assuming +CCHO/+CGLA, falling back to +CSIM if +CCHO is refused');
+    if (probes.ccho.result === 'silent') reasons.push('+CCHO=? is silent (Fibocom-like; its family is taken as silent too): assuming +CCHO/+CGLA, falling back to +CSIM if +CCHO is refused');
     if (probes.cgla.result === 'error') reasons.push('+CGLA=? errors but +CCHO=? does not (Sierra-like): +CGLA is used anyway');
     reasons.push('logical channels through +CCHO/+CGLA/+CCHC');
   } else if (csim) {
