@@ -50,6 +50,7 @@ import {
   storeDataLast,
   swBytes,
   swHex,
+  withRawSession,
 } from './helpers.ts';
 
 const rig = useRig();
@@ -119,17 +120,14 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, Uint8Array.of(storeDataCla(s.channel), INS_STORE_DATA, 0x91, 0x00));
         expect(swHex(x.rapdu)).toBe('6A80');
         expect(x.rapdu.length).toBe(2);
         expectFaithful(x);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -145,16 +143,13 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, Uint8Array.of(storeDataCla(s.channel), 0xf2, 0x00, 0x00, 0x00));
         expect(hex(x.rapdu)).toBe(hex(s.select));
         expectFaithful(x);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -170,17 +165,14 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, Uint8Array.of(storeDataCla(s.channel), 0xf2, 0x00, 0x00, 0x10));
         expect(hex(x.rapdu)).toBe(hex(s.select));
         const i = expectFaithful(x);
         if (i >= 0) expect(swHex(x.card[i]!.response).slice(0, 2), 'the card itself answered 61xx to Le 16').toBe('61');
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -196,8 +188,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, storeDataLast(s.channel, GET_EID, null));
         if (rt.euicc) expect(hex(x.rapdu)).toBe(getEidAnswer(rt.euicc.eid));
@@ -205,9 +196,7 @@ tc(
         expectFaithful(x);
         expectBridgeGetResponse(x);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -223,17 +212,14 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, storeDataLast(s.channel, GET_EID));
         if (rt.euicc) expect(hex(x.rapdu)).toBe(getEidAnswer(rt.euicc.eid));
         else expect(hex(x.rapdu)).toMatch(/^BF3E125A1089[0-9]{30}9000$/);
         expectFaithful(x);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -252,8 +238,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const capdu = buildCommand({ cla: storeDataCla(s.channel), ins: INS_STORE_DATA, p1: 0x11, p2: 0x00, data: pattern(255, 99), le: 256 });
       expect(capdu.length).toBe(261);
       const x = await c.step(1, async () => {
@@ -267,9 +252,7 @@ tc(
         const carrying = x.atSent.filter((l) => /^AT\+(CGLA|CSIM)=/i.test(l) && l.toUpperCase().includes(hex(normalised(capdu)).slice(2)));
         expect(carrying.length, `AT lines carrying the APDU: ${JSON.stringify(x.atSent)}`).toBe(1);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -291,17 +274,14 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const x = await c.step(1, async () => {
         const x = await relay(c, s.t, Uint8Array.of(storeDataCla(s.channel), INS_STORE_DATA, 0x91, 0x00, 0x08, ...GET_EID));
         expect(hex(x.rapdu)).toBe('6700');
         return x;
       });
       await c.step(2, () => expectNoCardAccess(x));
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -320,8 +300,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const capdu = buildCommand({ cla: storeDataCla(s.channel), ins: INS_STORE_DATA, p1: 0x91, p2: 0x00, data: pattern(300, 3), extended: true });
       const x = await c.step(1, async () => {
         const x = await relay(c, s.t, capdu);
@@ -331,9 +310,7 @@ tc(
       await c.step(2, () => {
         for (const e of x.card) expect(hex(normalised(e.command)), 'the only APDU the card may see is the whole extended one').toBe(hex(normalised(capdu)));
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -352,17 +329,14 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const x = await c.step(1, async () => {
         const x = await relay(c, s.t, hexToBytes(`FFE2910006${hex(GET_EID)}00`));
         expect(hex(x.rapdu)).toBe('6E00');
         return x;
       });
       await c.step(2, () => expectNoCardAccess(x));
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -611,8 +585,7 @@ tc(
       expect(iccids.length).toBe(3);
       return iccids;
     });
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const data = await c.step(1, async () => {
         const x = await relay(c, s.t, storeDataLast(s.channel, GET_PROFILES_INFO));
         expect(swHex(x.rapdu)).toBe('9000');
@@ -628,10 +601,7 @@ tc(
         const list = 'profileInfoListOk' in r ? r.profileInfoListOk : [];
         expect(list.map((p) => (p.iccid ? iccidFromBytes(p.iccid) : '')).sort()).toEqual([...installed].sort());
       });
-    } finally {
-      await s.close();
-      await cleanCard(rt);
-    }
+    }, { cleanCardAfter: true });
   },
 );
 
@@ -661,8 +631,7 @@ tc(
         await h.close();
       }
     });
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const data = await c.step(1, async () => {
         const x = await relay(c, s.t, storeDataLast(s.channel, hexToBytes('BF3C00')));
         expect(swHex(x.rapdu)).toBe('9000');
@@ -672,10 +641,7 @@ tc(
         return x.rapdu.subarray(0, x.rapdu.length - 2);
       });
       await c.step(2, () => expect(decode(EuiccConfiguredAddressesResponse, data).defaultDpAddress).toBe(address));
-    } finally {
-      await s.close();
-      await cleanCard(rt);
-    }
+    }, { cleanCardAfter: true });
   },
 );
 
@@ -773,8 +739,7 @@ tc(
     const rt = rig(c);
     const { address, payload } = setDefaultDpAddressOf(1100);
     await c.setup('clean card', () => cleanCard(rt));
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const blocks = segmentStoreData(payload, { blockSize: 255, channel: s.channel });
       expect(blocks.map((b) => b[4])).toEqual([255, 255, 255, 255, 80]);
       await c.step(1, async () => {
@@ -792,10 +757,7 @@ tc(
       await c.step(3, () => {
         if (rt.euicc) expect(rt.euicc.state.addresses().defaultDpAddress).toBe(address);
       });
-    } finally {
-      await s.close();
-      await cleanCard(rt);
-    }
+    }, { cleanCardAfter: true });
   },
 );
 
@@ -817,8 +779,7 @@ tc(
     const rt = rig(c);
     const { address, payload } = setDefaultDpAddressOf(640);
     await c.setup('clean card', () => cleanCard(rt));
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       const blocks = segmentStoreData(payload, { blockSize: 16, channel: s.channel });
       expect(blocks.length).toBe(40);
       const seen: Uint8Array[] = [];
@@ -837,10 +798,7 @@ tc(
       await c.step(3, () => {
         if (rt.euicc) expect(rt.euicc.state.addresses().defaultDpAddress).toBe(address);
       });
-    } finally {
-      await s.close();
-      await cleanCard(rt);
-    }
+    }, { cleanCardAfter: true });
   },
 );
 

@@ -17,7 +17,9 @@ import type { VpcdReaderTransport } from '../../sim/lpa/vpcd-transport.ts';
 import type { Trace } from '../../sim/trace/trace.ts';
 import type { CaseRun } from '../framework/case.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
-export { cleanCard } from '../framework/fixtures.ts';
+import { cleanCard } from '../framework/fixtures.ts';
+
+export { cleanCard };
 
 export const GROUP = 'Bridge transport' as const;
 
@@ -118,6 +120,29 @@ export async function openRawSession(rt: RigRuntime, options: { aid?: string; co
   } catch (err) {
     await t.close();
     throw err;
+  }
+}
+
+/**
+ * A case body run on a raw LPA session (the ISD-R selected on a logical channel), set up
+ * as the case's set-up step; afterwards whatever the case switched on is undone: modem
+ * faults cleared, the session closed and, with `cleanCardAfter`, a clean card for the
+ * next case.
+ */
+export async function withRawSession(
+  c: CaseRun,
+  rt: RigRuntime,
+  body: (s: RawSession) => Promise<void>,
+  options: { aid?: string; commandTimeoutMs?: number; cleanCardAfter?: boolean } = {},
+): Promise<void> {
+  const { cleanCardAfter, ...session } = options;
+  const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt, session));
+  try {
+    await body(s);
+  } finally {
+    rt.modem?.faults.clear();
+    await s.close();
+    if (cleanCardAfter) await cleanCard(rt);
   }
 }
 

@@ -29,6 +29,7 @@ import {
   relay,
   windowOn,
   cleanCard,
+  withRawSession,
 } from './helpers.ts';
 
 const rig = useRig();
@@ -109,8 +110,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('URC injected inside the next OK', () => {
         const last = c.trace.events.filter((e) => e.kind === 'at' && e.direction === 'to-modem').pop();
         const command = last && last.kind === 'at' && /^AT\+CSIM=/i.test(last.line) ? 'CSIM' : 'CGLA';
@@ -124,9 +124,7 @@ tc(
         expectEid(x.rapdu, rt);
         expect(x.ms, 'answered without waiting for a timeout').toBeLessThan(5000);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -143,8 +141,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('URC injected before the next response', () => rt.modem!.faults.injectUrcInNextResponse('+QIND: PB DONE', 0));
       await c.step(1, async () => {
         const x = await relay(c, s.t, getEidApdu(s.channel));
@@ -152,9 +149,7 @@ tc(
         expectEid(x.rapdu, rt);
         expectFaithful(x);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -174,8 +169,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         for (const u of ['+CREG: 5', '+CGEV: ME PDN ACT 1', '+QIND: SMS DONE']) rt.modem!.faults.emitUrc(u);
         await rt.modem!.settled();
@@ -185,9 +179,7 @@ tc(
         expectEid(x.rapdu, rt);
         expectFaithful(x);
       });
-    } finally {
-      await s.close();
-    }
+    });
   },
 );
 
@@ -353,8 +345,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('spurious ERROR on every other APDU command', () => rt.modem!.faults.setSpuriousErrorRate(1, 'all'));
       const x = await c.step(1, async () => {
         const x = await relay(c, s.t, getEidApdu(s.channel));
@@ -368,10 +359,7 @@ tc(
         expect(x.atReceived.some((l) => l.split(/\r?\n/).includes('ERROR'))).toBe(true);
         expectFaithful(x);
       });
-    } finally {
-      rt.modem?.faults.clear();
-      await s.close();
-    }
+    });
   },
 );
 
@@ -428,8 +416,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('next response delayed by 1000 ms', () => rt.modem!.faults.setResponseDelay(1000, 1));
       await c.step(1, async () => {
         const x = await relay(c, s.t, getEidApdu(s.channel));
@@ -437,10 +424,7 @@ tc(
         expect(x.ms).toBeGreaterThanOrEqual(950);
         expectFaithful(x);
       });
-    } finally {
-      rt.modem?.faults.clear();
-      await s.close();
-    }
+    });
   },
 );
 
@@ -460,15 +444,11 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('next 4 bytes towards the bridge dropped', () => rt.modem!.faults.dropNextBytes(4, 'toTe'));
       await c.step(1, async () => expect(hex(await s.t.transmit(getEidApdu(s.channel)))).toBe('6F00'));
       await c.step(2, async () => expectEid(await s.t.transmit(getEidApdu(s.channel)), rt));
-    } finally {
-      rt.modem?.faults.clear();
-      await s.close();
-    }
+    });
   },
 );
 

@@ -28,6 +28,7 @@ import {
   relay,
   sleep,
   windowOn,
+  withRawSession,
 } from './helpers.ts';
 
 const AT_TIMEOUT_MS = 1200;
@@ -182,8 +183,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('next modem answer delayed by 2200 ms', () => rt.modem!.faults.setResponseDelay(2200, 1));
       await c.step(1, async () => {
         const x = await relay(c, s.t, getEidApdu(s.channel));
@@ -195,10 +195,7 @@ tc(
         await s.close();
         await nextLpaWorks(rt);
       });
-    } finally {
-      rt.modem?.faults.clear();
-      await s.close();
-    }
+    });
   },
 );
 
@@ -216,8 +213,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('next modem answer delayed by 600 ms', () => rt.modem!.faults.setResponseDelay(600, 1));
       await c.step(1, async () => {
         const x = await relay(c, s.t, getEidApdu(s.channel));
@@ -225,10 +221,7 @@ tc(
         expect(x.ms).toBeGreaterThanOrEqual(550);
         expectFaithful(x);
       });
-    } finally {
-      rt.modem?.faults.clear();
-      await s.close();
-    }
+    });
   },
 );
 
@@ -249,8 +242,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    const s = await c.setup('LPA session with the ISD-R selected', () => openRawSession(rt));
-    try {
+    await withRawSession(c, rt, async (s) => {
       await c.setup('next 3 bytes towards the modem dropped', () => rt.modem!.faults.dropNextBytes(3, 'fromTe'));
       await c.step(1, async () => {
         const x = await relay(c, s.t, getEidApdu(s.channel));
@@ -259,10 +251,7 @@ tc(
         expect(x.card).toEqual([]);
       });
       await c.step(2, async () => expectEid(await s.t.transmit(getEidApdu(s.channel)), rt));
-    } finally {
-      rt.modem?.faults.clear();
-      await s.close();
-    }
+    });
   },
 );
 
