@@ -13,6 +13,7 @@ import { Es9pClient } from '../../sim/lpa/es9p-client.ts';
 import type { Euicc } from '../../sim/euicc/euicc.ts';
 import type { SmdpServer, OrderResult } from '../../sim/smdp/server.ts';
 import type { VirtualModem } from '../../sim/modem/modem.ts';
+import type { CaseRun } from './case.ts';
 import type { LpaHandle, OpenLpaOptions, RigRuntime } from './rig-runtime.ts';
 export type { ApduHook, LpaHandle, OpenLpaOptions } from './rig-runtime.ts';
 import type { Infer } from '../../sim/rsp/der.ts';
@@ -60,6 +61,19 @@ export async function cleanRig(rt: RigRuntime, opts: { freshEid?: boolean } = {}
 export async function cleanCard(rt: RigRuntime, options: Parameters<RigRuntime['freshCard']>[0] = {}): Promise<void> {
   await rt.bridgeIdle();
   if (rt.euicc) await rt.freshCard(options);
+}
+
+/**
+ * A case body run on a clean rig (set up as the case's set-up step), with everything the
+ * case switched on undone afterwards, whatever happened.
+ */
+export async function withCleanRig(c: CaseRun, rt: RigRuntime, body: () => Promise<void>, opts: { freshEid?: boolean } = {}): Promise<void> {
+  await c.setup('clean rig', () => cleanRig(rt, opts));
+  try {
+    await body();
+  } finally {
+    await restoreRig(rt);
+  }
 }
 
 /** ProfileInfo.profileState values (SGP.22 5.7.15). */

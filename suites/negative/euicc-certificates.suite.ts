@@ -14,7 +14,7 @@ import { EUICCInfo1 } from '../../sim/rsp/common.ts';
 import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
 import { Es9Error } from '../../sim/lpa/errors.ts';
 import { toHex } from '../../sim/bytes.ts';
-import { cleanRig, es9Client, expectNoProfile, orderProfile, RecordingEs9p, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
+import { cleanRig, es9Client, expectNoProfile, orderProfile, RecordingEs9p, rejectsWith, restoreRig, smdpOf, smdpState, withLpa, withCleanRig } from '../framework/fixtures.ts';
 import { authenticateServerRequest, identityFrom, random16, sgp26CiKeyId, sgp26Signer, type CurveTag } from './rogue-smdp.ts';
 
 const rig = useRig();
@@ -121,10 +121,9 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    const es9 = es9Client(rt);
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
+      const es9 = es9Client(rt);
       await withLpa(rt, async (lpa) => {
         const init = await c.step(1, async () => {
           const euiccChallenge = await lpa.es10.getEuiccChallenge();
@@ -157,9 +156,7 @@ tc(
           expect(smdpState(rt, order.iccid)).toBe('Released');
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -179,10 +176,9 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    const rec = new RecordingEs9p(es9Client(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
+      const rec = new RecordingEs9p(es9Client(rt));
       await c.setup('download with recorded ES9+ requests', () => withLpa(rt, (lpa) => lpa.downloadProfile(order.activationCode), { es9pFactory: () => rec }));
       const attempts = smdpOf(rt).state.order(order.iccid)?.downloadAttempts;
       const call = rec.authenticateClientCalls[0]!;
@@ -195,9 +191,7 @@ tc(
         expect(smdpState(rt, order.iccid)).toBe('Installed');
         expect(smdpOf(rt).state.order(order.iccid)?.downloadAttempts).toBe(attempts);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -217,10 +211,9 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    const rec = new RecordingEs9p(es9Client(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
+      const rec = new RecordingEs9p(es9Client(rt));
       await c.setup('download with recorded ES9+ requests', () => withLpa(rt, (lpa) => lpa.downloadProfile(order.activationCode), { es9pFactory: () => rec }));
       await c.step(1, async () => {
         const call = rec.getBppCalls[0]!;
@@ -233,8 +226,6 @@ tc(
         const err = await rejectsWith(es9Client(rt).authenticateClient(random16(), call.authenticateServerResponse), Es9Error);
         expect([err.subjectCode, err.reasonCode]).toEqual(['8.10.1', '3.9']);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );

@@ -19,7 +19,7 @@ import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
 import { AuthenticateErrorCode, DownloadErrorCode } from '../../sim/rsp/results.ts';
 import type { Es10Client } from '../../sim/lpa/es10.ts';
 import { toHex } from '../../sim/bytes.ts';
-import { cleanRig, cardCommandTags, restoreRig, withLpa } from '../framework/fixtures.ts';
+import { cleanRig, cardCommandTags, restoreRig, withLpa, withCleanRig } from '../framework/fixtures.ts';
 import { authenticateServerRequest, CURVE_OF, curveFor, prepareDownloadRequest, random16, sgp26CiKeyId, sgp26Signer, signerOf, type CurveTag, type Signer } from './rogue-smdp.ts';
 
 const rig = useRig();
@@ -210,8 +210,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const curve = await c.setup('eUICC curve', () => curveOf(c, lpa.es10));
         await c.step(1, async () => {
@@ -222,9 +221,7 @@ tc(
           expect(r.ok ? 'accepted' : r.code).toBe(AuthenticateErrorCode.ciPKUnknown);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -245,8 +242,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const curve = await c.setup('eUICC curve', () => curveOf(c, lpa.es10));
         const req = await c.step(1, async () => {
@@ -265,8 +261,6 @@ tc(
           expect(r.ok ? 'accepted' : r.code).toBe(AuthenticateErrorCode.euiccChallengeMismatch);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );

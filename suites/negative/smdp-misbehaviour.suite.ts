@@ -27,6 +27,7 @@ import {
   smdpOf,
   smdpState,
   withLpa,
+  withCleanRig,
 } from '../framework/fixtures.ts';
 
 const rig = useRig();
@@ -586,10 +587,9 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    await c.setup('SM-DP+ presents expired DPauth and DPpb', () => smdpOf(rt).control.set({ expiredCertificates: ['dpauth', 'dppb'] }));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
+      await c.setup('SM-DP+ presents expired DPauth and DPpb', () => smdpOf(rt).control.set({ expiredCertificates: ['dpauth', 'dppb'] }));
       const outcome = await c.step(1, () =>
         withLpa(rt, async (lpa) => {
           try {
@@ -614,8 +614,6 @@ tc(
           expectNoOpenLogicalChannel(rt);
         }
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );

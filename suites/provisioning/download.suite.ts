@@ -11,7 +11,7 @@ import { ConfirmationCodeRequiredError, Es9Error } from '../../sim/lpa/errors.ts
 import type { Lpa } from '../../sim/lpa/flows.ts';
 import { decode } from '../../sim/rsp/der.ts';
 import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
-import { PROFILE_STATE, RecordingEs9p, es9Client, cleanRig, euiccOf, iccidsOf, profileInfoOf, expectNoOpenLogicalChannel, expectNoProfile, orderProfile, pirError, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
+import { PROFILE_STATE, RecordingEs9p, es9Client, cleanRig, euiccOf, iccidsOf, profileInfoOf, expectNoOpenLogicalChannel, expectNoProfile, orderProfile, pirError, rejectsWith, restoreRig, smdpOf, smdpState, withLpa, withCleanRig } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;
@@ -35,9 +35,8 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
       await c.step(1, () => {
         const ac = parseActivationCode(order.activationCode);
         expect(ac).toEqual({ format: 1, smdpAddress: smdpOf(rt).address, matchingId: order.matchingId, confirmationCodeRequired: false });
@@ -72,9 +71,7 @@ tc(
         expect(rt.euicc.state.bppInProgress()).toBeUndefined();
         expectNoOpenLogicalChannel(rt);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -95,9 +92,8 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
       await c.step(1, () => expect(parseActivationCode(order.activationCode).confirmationCodeRequired).toBe(true));
       await c.step(2, () =>
         withLpa(rt, async (lpa) => {
@@ -117,9 +113,7 @@ tc(
         expect(smdpState(rt, order.iccid)).toBe('Installed');
         expect(smdpOf(rt).state.order(order.iccid)?.ccAttempts).toBe(0);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -140,9 +134,8 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
       await withLpa(rt, async (lpa) => {
         await c.step(1, async () => {
           const err = await rejectsWith(lpa.downloadProfile(order.activationCode, { confirmationCode: '1234' }), Es9Error);
@@ -162,9 +155,7 @@ tc(
           expect(smdpState(rt, order.iccid)).toBe('Installed');
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -186,13 +177,12 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
-    const codes = async (lpa: Lpa, cc: string): Promise<string[]> => {
-      const err = await rejectsWith(lpa.downloadProfile(order.activationCode, { confirmationCode: cc }), Es9Error);
-      return [err.fn, err.subjectCode, err.reasonCode];
-    };
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
+      const codes = async (lpa: Lpa, cc: string): Promise<string[]> => {
+        const err = await rejectsWith(lpa.downloadProfile(order.activationCode, { confirmationCode: cc }), Es9Error);
+        return [err.fn, err.subjectCode, err.reasonCode];
+      };
       await withLpa(rt, async (lpa) => {
         await c.step(1, async () => {
           expect(await codes(lpa, '0000')).toEqual(['ES9+.getBoundProfilePackage', '8.2.7', '3.8']);
@@ -205,9 +195,7 @@ tc(
         expectNoProfile(rt, order.iccid);
         if (rt.euicc) expect(rt.euicc.state.notifications()).toEqual([]);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -228,9 +216,8 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order with a confirmation code', () => orderProfile(rt, { confirmationCode: '4711' }));
       const tid = await c.step(1, () =>
         withLpa(rt, async (lpa) => {
           let tid: string | undefined;
@@ -258,9 +245,7 @@ tc(
         expectNoProfile(rt, order.iccid);
         if (rt.euicc) expect(rt.euicc.state.notifications()).toEqual([]);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -383,9 +368,8 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
       await c.step(1, () => expect(smdpState(rt, order.iccid)).toBe('Released'));
       await withLpa(rt, async (lpa) => {
         await c.step(2, async () => {
@@ -417,8 +401,6 @@ tc(
           expect(await lpa.listNotifications()).toEqual([]);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );

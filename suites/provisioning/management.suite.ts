@@ -11,7 +11,7 @@ import type { RigRuntime } from '../framework/rig-runtime.ts';
 import { EuiccResultError, Es9TransportError } from '../../sim/lpa/errors.ts';
 import type { Lpa } from '../../sim/lpa/flows.ts';
 import type { OrderResult } from '../../sim/smdp/server.ts';
-import { PROFILE_STATE, cleanRig, iccidsOf, orderProfile, profileInfoOf, rejectsWith, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
+import { PROFILE_STATE, iccidsOf, orderProfile, profileInfoOf, rejectsWith, smdpOf, smdpState, withLpa, withCleanRig } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;
@@ -52,8 +52,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const order = await installed(c, rt, lpa);
         await c.step(1, async () => {
@@ -67,9 +66,7 @@ tc(
         await c.step(4, async () => expect(await lpa.listNotifications()).toEqual([]));
         if (rt.euicc) expect(rt.euicc.state.enabledProfile()?.iccid).toBe(order.iccid);
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -90,8 +87,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const order = await installed(c, rt, lpa);
         const aid = await c.setup('profile enabled', async () => {
@@ -111,9 +107,7 @@ tc(
         });
         await c.step(3, () => expect(received(rt, order.iccid)).toEqual(['install:accepted', 'enable:accepted', 'disable:accepted']));
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -134,8 +128,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const freeBefore = rt.euicc?.state.memory().free;
         const order = await installed(c, rt, lpa);
@@ -151,9 +144,7 @@ tc(
           if (rt.euicc) expect(rt.euicc.state.memory().free).toBe(freeBefore);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -175,9 +166,8 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const nick = 'Büro SIM ✓';
-    try {
+    await withCleanRig(c, rt, async () => {
+      const nick = 'Büro SIM ✓';
       await withLpa(rt, async (lpa) => {
         const order = await installed(c, rt, lpa);
         await c.step(1, () => lpa.setNickname(order.iccid, nick));
@@ -194,9 +184,7 @@ tc(
           expect([err.fn, err.code]).toEqual(['ES10c.SetNickname', 1]);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -217,8 +205,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const order = await installed(c, rt, lpa, { notifications: 'leave' });
         await c.setup('enable and disable, notifications pending', async () => {
@@ -250,9 +237,7 @@ tc(
           }
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -273,8 +258,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const order = await installed(c, rt, lpa, { notifications: 'leave' });
         await c.setup('enable and disable, notifications pending', async () => {
@@ -299,9 +283,7 @@ tc(
         });
         await c.step(3, async () => expect(await lpa.listNotifications()).toEqual([]));
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -323,8 +305,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const order = await installed(c, rt, lpa, { notifications: 'leave' });
         const [install, enable] = await c.setup('enable, two notifications pending', async () => {
@@ -341,9 +322,7 @@ tc(
         });
         await c.step(4, () => expect(received(rt, order.iccid)).toEqual([]));
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -364,10 +343,9 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    const order = await c.setup('released order', () => orderProfile(rt));
-    await c.setup('SM-DP+ answers HTTP 500 to handleNotification', () => smdpOf(rt).control.update({ http500: true, functions: ['handleNotification'] }));
-    try {
+    await withCleanRig(c, rt, async () => {
+      const order = await c.setup('released order', () => orderProfile(rt));
+      await c.setup('SM-DP+ answers HTTP 500 to handleNotification', () => smdpOf(rt).control.update({ http500: true, functions: ['handleNotification'] }));
       await withLpa(rt, async (lpa) => {
         await c.step(1, async () => {
           const r = await lpa.downloadProfile(order.activationCode);
@@ -387,9 +365,7 @@ tc(
           expect(smdpState(rt, order.iccid)).toBe('Installed');
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -410,8 +386,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const a = await installed(c, rt, lpa);
         await installed(c, rt, lpa);
@@ -431,9 +406,7 @@ tc(
           expect([err.fn, err.code]).toEqual(['ES10c.eUICCMemoryReset', 1]);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
 
@@ -454,8 +427,7 @@ tc(
   },
   async (c) => {
     const rt = rig(c);
-    await c.setup('clean rig', () => cleanRig(rt));
-    try {
+    await withCleanRig(c, rt, async () => {
       await withLpa(rt, async (lpa) => {
         const before = await c.setup('factory addresses', () => lpa.configuredAddresses());
         await c.step(1, async () => {
@@ -469,8 +441,6 @@ tc(
           expect(after.rootDsAddress).toBe(before.rootDsAddress);
         });
       });
-    } finally {
-      await restoreRig(rt);
-    }
+    });
   },
 );
