@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certify, compareResults, junitXml, listPersonalities, parseCertifyArgs } from './certify.ts';
+import { certify, listPersonalities, parseCertifyArgs } from './certify.ts';
+import { compareResults } from './report/compare.ts';
+import { junitXml } from './report/junit.ts';
 import { UsageError } from './errors.ts';
 import type { CaseResult } from '../suites/framework/verdict.ts';
 
@@ -55,7 +57,7 @@ describe('bridgelab certify', () => {
   });
 
   it('lists verdict changes against an older report', () => {
-    const mk = (id: string, verdict: CaseResult['verdict']): CaseResult => ({ id, title: id, group: 'Bridge transport', personality: 'p', verdict, durationMs: 1, requirement: '', evidence: {} });
+    const mk = (id: string, verdict: CaseResult['verdict']): CaseResult => ({ id, title: id, group: 'Bridge transport', iut: 'bridge', personality: 'p', verdict, steps: [], durationMs: 1, requirement: '', evidence: {} });
     expect(compareResults([mk('A', 'Pass'), mk('B', 'Pass'), mk('C', 'Fail')], [mk('A', 'Pass'), mk('B', 'Fail'), mk('D', 'Pass')])).toEqual([
       { id: 'B', personality: 'p', before: 'Pass', after: 'Fail' },
       { id: 'C', personality: 'p', before: 'Fail', after: 'absent' },

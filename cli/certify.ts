@@ -11,9 +11,11 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
-import { builtinRigs, capabilitiesOf, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
+import { builtinRigs, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
 import { ENV } from '../suites/framework/env.ts';
-import { readCaseResults, totals, writeCaseResult, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
+import { readCaseResults, writeCaseResult, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
+import { compareResults } from './report/compare.ts';
+import { verdictTable, writeReport } from './report/summary.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -215,110 +217,6 @@ async function runPass(opts: CertifyOptions, personality: string, out: (s: strin
   return { seen, broken };
 }
 
-function xmlEscape(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
-}
-
-export function junitXml(results: readonly CaseResult[]): string {
-  const byGroup = new Map<string, CaseResult[]>();
-  for (const r of results) {
-    const key = `${r.personality} / ${r.group}`;
-    byGroup.set(key, [...(byGroup.get(key) ?? []), r]);
-  }
-  const suites = [...byGroup.entries()].map(([name, cases]) => {
-    const t = totals(cases);
-    const body = cases
-      .map((c) => {
-        const inner =
-          c.verdict === 'Fail'
-            ? `<failure message="${xmlEscape(c.reason ?? '')}"/>`
-            : c.verdict === 'Inconclusive'
-              ? `<error message="${xmlEscape(`Inconclusive: ${c.reason ?? ''}`)}"/>`
-              : c.verdict === 'N/A'
-                ? `<skipped message="${xmlEscape(`N/A: ${c.reason ?? ''}`)}"/>`
-                : '';
-        return `    <testcase classname="${xmlEscape(name)}" name="${xmlEscape(`${c.id}: ${c.title}`)}" time="${(c.durationMs / 1000).toFixed(3)}">${inner}</testcase>`;
-      })
-      .join('\n');
-    return `  <testsuite name="${xmlEscape(name)}" tests="${t.total}" failures="${t.Fail}" errors="${t.Inconclusive}" skipped="${t['N/A']}">\n${body}\n  </testsuite>`;
-  });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="bridgelab certify">\n${suites.join('\n')}\n</testsuites>\n`;
-}
-
-export interface VerdictChange {
-  id: string;
-  personality: string;
-  before: Verdict | 'absent';
-  after: Verdict | 'absent';
-}
-
-export function compareResults(before: readonly CaseResult[], after: readonly CaseResult[]): VerdictChange[] {
-  const key = (r: CaseResult) => `${r.personality}\u0000${r.id}`;
-  const old = new Map(before.map((r) => [key(r), r]));
-  const now = new Map(after.map((r) => [key(r), r]));
-  const changes: VerdictChange[] = [];
-  for (const k of new Set([...old.keys(), ...now.keys()])) {
-    const b = old.get(k);
-    const a = now.get(k);
-    if (b?.verdict === a?.verdict) continue;
-    const r = (a ?? b)!;
-    changes.push({ id: r.id, personality: r.personality, before: b?.verdict ?? 'absent', after: a?.verdict ?? 'absent' });
-  }
-  return changes.sort((x, y) => x.personality.localeCompare(y.personality) || x.id.localeCompare(y.id));
-}
-
-function packageVersion(name: string): string {
-  try {
-    const file = name === 'bridgelab' ? join(ROOT, 'package.json') : join(ROOT, 'node_modules', name, 'package.json');
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function readIdentities(reportDir: string): Record<string, unknown> {
-  const file = join(reportDir, 'identity.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-}
-
-export interface ReportMeta {
-  startedAt: Date;
-  rig: Rig;
-  rigSource: string;
-  personalities: string[];
-  only?: string;
-  shard?: string;
-  html: boolean;
-}
-
-/** Write summary.json, junit.xml and the HTML report of the case results in `reportDir`. */
-export function writeReport(reportDir: string, results: CaseResult[], meta: ReportMeta, out: (s: string) => void): ReturnType<typeof totals> {
-  const t = totals(results);
-  const summary = {
-    tool: { name: 'bridgelab', version: packageVersion('bridgelab') },
-    startedAt: meta.startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    rig: { name: meta.rig.name, source: meta.rigSource, description: meta.rig.description, definition: meta.rig, capabilities: [...capabilitiesOf(meta.rig)].sort() },
-    identities: readIdentities(reportDir),
-    versions: { node: process.version, vitest: packageVersion('vitest'), allure: packageVersion('allure'), 'allure-vitest': packageVersion('allure-vitest') },
-    personalities: meta.personalities,
-    ...(meta.only !== undefined ? { only: meta.only } : {}),
-    ...(meta.shard ? { shard: meta.shard } : {}),
-    totals: t,
-    cases: results,
-  };
-  writeFileAtomic(join(reportDir, 'summary.json'), JSON.stringify(summary, null, 1), 0o644);
-  writeFileAtomic(join(reportDir, 'junit.xml'), junitXml(results), 0o644);
-  if (meta.html && existsSync(join(reportDir, 'allure-results'))) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'allure', 'cli.js'), 'generate', join(reportDir, 'allure-results'), '-o', join(reportDir, 'html'), '--name', `bridgelab certify: ${meta.rig.name}`], {
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    if (r.status !== 0) out(`warning: the HTML report could not be built: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n')[0]}\n`);
-  }
-  return t;
-}
-
 export async function certify(opts: CertifyOptions, out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<{ exitCode: number; results: CaseResult[] }> {
   mkdirSync(opts.reportDir, { recursive: true });
   writeFileAtomic(join(opts.reportDir, 'rig.json'), JSON.stringify(opts.rig, null, 1), 0o644);
@@ -336,12 +234,12 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
   const synthetic: CaseResult[] = [];
   for (const { personality, broken } of seenAll)
     for (const b of broken)
-      synthetic.push({ id: `suite:${b.file}`, title: `suite file ${b.file}`, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `the suite file failed to load or run: ${b.error}`, durationMs: 0, requirement: '', evidence: {} });
+      synthetic.push({ id: `suite:${b.file}`, title: `suite file ${b.file}`, group: 'Bridge transport', iut: 'bridge', personality, verdict: 'Inconclusive', reason: `the suite file failed to load or run: ${b.error}`, steps: [], durationMs: 0, requirement: '', evidence: {} });
   for (const { personality, seen } of seenAll)
     for (const s of seen) {
       const id = s.name.split(':')[0]!;
       if (!results.some((r) => r.personality === personality && r.id === id) && s.state !== 'skipped')
-        synthetic.push({ id, title: s.name, group: 'Bridge transport', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, durationMs: 0, requirement: '', evidence: {} });
+        synthetic.push({ id, title: s.name, group: 'Bridge transport', iut: 'bridge', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, steps: [], durationMs: 0, requirement: '', evidence: {} });
     }
   for (const r of synthetic) writeCaseResult(opts.reportDir, r);
   results.push(...synthetic);
@@ -364,24 +262,6 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
     out(changes.length ? `\nverdicts changed against ${opts.compare}:\n${changes.map((c) => `  ${c.personality}  ${c.id}: ${c.before} -> ${c.after}`).join('\n')}\n` : `\nno verdict changed against ${opts.compare}\n`);
   }
   return { exitCode: t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0, results };
-}
-
-export function verdictTable(results: readonly CaseResult[]): string {
-  const groups = new Map<string, { personality: string; group: string; counts: Record<Verdict, number> }>();
-  for (const r of results) {
-    const k = `${r.personality}\u0000${r.group}`;
-    const g = groups.get(k) ?? { personality: r.personality, group: r.group, counts: { Pass: 0, Fail: 0, Inconclusive: 0, 'N/A': 0 } };
-    g.counts[r.verdict]++;
-    groups.set(k, g);
-  }
-  const pw = Math.max(16, ...[...groups.values()].map((g) => g.personality.length));
-  const lines = [`${'PERSONALITY'.padEnd(pw)} ${'GROUP'.padEnd(34)} PASS FAIL INCO  N/A`];
-  for (const { personality, group, counts: g } of groups.values()) {
-    lines.push(`${personality.padEnd(pw)} ${group.padEnd(34)} ${String(g.Pass).padStart(4)} ${String(g.Fail).padStart(4)} ${String(g.Inconclusive).padStart(4)} ${String(g['N/A']).padStart(4)}`);
-  }
-  const failed = results.filter((r) => r.verdict === 'Fail' || r.verdict === 'Inconclusive');
-  if (failed.length) lines.push('', 'not passed:', ...failed.map((r) => `  ${r.verdict.padEnd(12)} ${r.personality}  ${r.id}: ${r.reason ?? ''}`));
-  return lines.join('\n');
 }
 
 export async function certifyCommand(args: string[]): Promise<number> {

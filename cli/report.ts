@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
-import { verdictTable, writeReport } from './certify.ts';
+import { verdictTable, writeReport } from './report/summary.ts';
 import { parseRig, type Rig } from '../rigs/rig.ts';
 import { readCaseResults } from '../suites/framework/verdict.ts';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Capability } from '../../rigs/rig.ts';
 import { Trace, writeTrace, type Hop } from '../../sim/trace/trace.ts';
 import { suiteEnv, type SuiteEnv } from './env.ts';
-import { caseDirName, writeCaseResult, type CaseGroup, type Verdict } from './verdict.ts';
+import { caseDirName, writeCaseResult, type CaseGroup, type Iut, type StepResult, type Verdict } from './verdict.ts';
 
 export interface CaseStep {
   action: string;
@@ -23,6 +23,8 @@ export interface CaseSpec {
   id: string;
   title: string;
   group: CaseGroup;
+  /** what the case judges (default 'bridge'); see Iut */
+  iut?: Iut;
   purpose: string;
   /** the requirement checked (spec section or REFERENCE.md fact) */
   requirement: string;
@@ -146,8 +148,10 @@ export function tc(spec: CaseSpec, body: (c: CaseRun) => Promise<void>): void {
       id: spec.id,
       title: spec.title,
       group: spec.group,
+      iut: spec.iut ?? 'bridge',
       personality: env.personality,
       verdict,
+      steps: spec.steps.map((s, i): StepResult => ({ n: i + 1, action: s.action, expected: s.expected, status: i < run.lastStep ? (verdict === 'Fail' && i === run.lastStep - 1 ? 'fail' : 'pass') : 'not-run' })),
       ...(reason ? { reason } : {}),
       durationMs: Math.round(performance.now() - started),
       requirement: spec.requirement,
