@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../sim/store/atomic-file.ts';
+import type { LineRange, TraceLog as EvidenceLog } from '../../sim/trace/trace.ts';
 
 export type Verdict = 'Pass' | 'Fail' | 'Inconclusive' | 'N/A';
 export const VERDICTS: readonly Verdict[] = ['Pass', 'Fail', 'Inconclusive', 'N/A'];
@@ -28,14 +29,8 @@ export type Iut = 'bridge' | 'self';
  */
 export type StepStatus = 'pass' | 'fail' | 'not-run' | 'not-verifiable';
 
-/** 1-based inclusive line numbers in one evidence file. */
-export interface LineRange {
-  from: number;
-  to: number;
-}
-
-/** The evidence files a step's exchanges can be located in. */
-export type EvidenceLog = 'apduLog' | 'atLog' | 'httpLog' | 'bridgeLog';
+/** 1-based inclusive line numbers in one evidence file (LineRange), and the evidence files a step's exchanges can be located in (EvidenceLog). */
+export type { LineRange, EvidenceLog };
 
 export interface StepResult {
   n: number;
