@@ -169,6 +169,19 @@ describe('certify runs', () => {
     expect(output).toMatch(/self-checks: 0 pass, 1 fail/);
   }, 120_000);
 
+  it('a rig that does not start makes the cases of its suite file Inconclusive (set-up), with one reason', async () => {
+    const { results, exitCode } = await certify({ ...opts(join(base, 'rig-down')), include: ['cli/testdata/certify-fixture/rig-start/*.suite.ts'] }, () => {});
+    expect(results.map((r) => [r.id, r.verdict])).toEqual([
+      ['TC_Fixture_Certify.RigDown_1', 'Inconclusive'],
+      ['TC_Fixture_Certify.RigDown_2', 'Inconclusive'],
+    ]);
+    for (const r of results) {
+      expect(r.failure?.category).toBe('setup');
+      expect(r.reason).toMatch(/^the rig did not start: listen EADDRNOTAVAIL.*192\.0\.2\.1/);
+    }
+    expect(exitCode).toBe(1);
+  }, 120_000);
+
   it('--only matching no case is a usage error, and leaves no report behind', async () => {
     const dir = join(base, 'nothing');
     await expect(certify(opts(dir, '--only', 'NoSuchCase'), () => {})).rejects.toThrow(new UsageError("--only 'NoSuchCase' matches no case"));

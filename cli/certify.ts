@@ -9,7 +9,6 @@
 // or was inconclusive: self-checks never decide the bridge's verdict.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -67,8 +66,7 @@ export interface CertifyOptions {
 export function listPersonalities(): string[] {
   const dir = join(ROOT, 'sim', 'modem', 'personalities');
   if (!existsSync(dir)) return [];
-  return spawnSync('ls', [dir], { encoding: 'utf8' })
-    .stdout.split('\n')
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))
     .sort();

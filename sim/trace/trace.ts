@@ -127,7 +127,10 @@ export function writeTrace(trace: Trace, dir: string, hop?: Hop): WrittenTrace {
     pcap: join(dir, 'apdu.pcap'),
   };
   const logs: Record<TraceLog, string[]> = { apduLog: [], atLog: [], httpLog: [], bridgeLog: [] };
-  const { apduLog: apdu, atLog: at, httpLog: http, bridgeLog: bridge } = logs;
+  // one entry per line of the file (a modem response spans several), so that line ranges point into the file
+  const write = (log: TraceLog, ...entries: string[]) => {
+    for (const e of entries) logs[log].push(...e.split(/\r?\n/));
+  };
   const stepLines: WrittenTrace['stepLines'] = {};
   // the steps open now (a step may hold an initial condition inside it): lines written go to each
   const open: number[] = [];
@@ -136,7 +139,7 @@ export function writeTrace(trace: Trace, dir: string, hop?: Hop): WrittenTrace {
   const pcap: GsmtapRecord[] = [];
   for (const e of trace.events) {
     if (e.kind === 'marker') {
-      for (const log of TRACE_LOGS) logs[log].push(markerLine(e));
+      for (const log of TRACE_LOGS) write(log, markerLine(e));
       if (e.step !== undefined) {
         if (e.phase === 'begin') open.push(e.step);
         else open.splice(open.lastIndexOf(e.step), 1);
@@ -145,15 +148,15 @@ export function writeTrace(trace: Trace, dir: string, hop?: Hop): WrittenTrace {
       continue;
     }
     if (e.kind === 'apdu' && (!hop || e.hop === hop)) {
-      apdu.push(`${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} << ${toHex(e.response)} (${e.ms.toFixed(1)} ms)`);
+      write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} << ${toHex(e.response)} (${e.ms.toFixed(1)} ms)`);
       pcap.push({ timeMs: e.t, subType: GSMTAP_SIM_APDU, payload: concatExchange(e.command, e.response) });
-    } else if (e.kind === 'apdu-error') apdu.push(`${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} !! ${e.error}`);
+    } else if (e.kind === 'apdu-error') write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} !! ${e.error}`);
     else if (e.kind === 'atr') {
-      apdu.push(`${iso(e.t)} ${e.hop} ATR ${toHex(e.atr)}`);
+      write('apduLog', `${iso(e.t)} ${e.hop} ATR ${toHex(e.atr)}`);
       pcap.push({ timeMs: e.t, subType: GSMTAP_SIM_ATR, payload: e.atr });
-    } else if (e.kind === 'at') at.push(`${iso(e.t)} ${e.direction === 'to-modem' ? '>>' : '<<'} ${e.line}`);
-    else if (e.kind === 'http') http.push(`${iso(e.t)} ${e.method} ${e.url} -> ${e.status} (${e.ms.toFixed(1)} ms)`, `  request: ${e.request}`, `  response: ${e.response}`);
-    else if (e.kind === 'log' && e.source === BRIDGE_LOG_SOURCE) bridge.push(`${iso(e.t)} ${e.message}`);
+    } else if (e.kind === 'at') write('atLog', `${iso(e.t)} ${e.direction === 'to-modem' ? '>>' : '<<'} ${e.line}`);
+    else if (e.kind === 'http') write('httpLog', `${iso(e.t)} ${e.method} ${e.url} -> ${e.status} (${e.ms.toFixed(1)} ms)`, `  request: ${e.request}`, `  response: ${e.response}`);
+    else if (e.kind === 'log' && e.source === BRIDGE_LOG_SOURCE) write('bridgeLog', `${iso(e.t)} ${e.message}`);
     const after = lengths();
     for (const step of open)
       TRACE_LOGS.forEach((log, i) => {

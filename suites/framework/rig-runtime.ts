@@ -193,8 +193,9 @@ export class RigRuntime {
       const i = b.address.lastIndexOf(':');
       this.bridgeAddress = { host: b.address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(b.address.slice(i + 1)) };
     } else {
-      await this.launchExternalBridge();
+      // registered first: a bridge that never listens is still stopped when the start fails
       this.cleanups.push(() => this.stopExternalBridge());
+      await this.launchExternalBridge();
     }
   }
 
