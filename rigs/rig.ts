@@ -71,7 +71,7 @@ const OBSERVED_BY: Record<Observation, string> = {
 
 /** Why `observation` is missing on a rig that lacks it (one phrase). */
 export function missingObservation(observation: Observation): string {
-  return `${OBSERVATIONS[observation]} is observable only with ${OBSERVED_BY[observation]}`;
+  return `${OBSERVATIONS[observation]} can be observed only with ${OBSERVED_BY[observation]}`;
 }
 
 const hostPort = z

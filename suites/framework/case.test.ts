@@ -104,7 +104,7 @@ describe('the verdict rule (suites/framework/case.ts)', () => {
     }, real);
     expect(partly.v.verdict).toBe('Inconclusive');
     expect(partly.v.reason).toBe(
-      "not verifiable on rig 'rpi-ec25j': step 2: the card received the command: the card side of the modem hop (APDUs the card received) is observable only with the emulated eUICC, which rig 'rpi-ec25j' has not",
+      "not verifiable on rig 'rpi-ec25j': step 2: the card received the command: the card side of the modem hop (APDUs the card received) can be observed only with the emulated eUICC, which rig 'rpi-ec25j' has not",
     );
     expect(partly.v.failure).toBeUndefined();
     expect(partly.v.steps.map((s) => s.status)).toEqual(['pass', 'not-verifiable']);
