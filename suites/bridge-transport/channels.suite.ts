@@ -16,7 +16,6 @@ import {
   expectFaithful,
   expectNoCardAccess,
   GET_EID,
-  getEidAnswer,
   getEidApdu,
   GROUP,
   hex,
@@ -34,7 +33,6 @@ import {
 import type { RigRuntime } from '../framework/rig-runtime.ts';
 
 const rig = useRig();
-
 
 /** Card channels open besides the basic one (read from the emulated card's state). */
 const openCardChannels = (rt: RigRuntime): number[] => euiccOf(rt).card.openChannels().filter((n) => n !== 0);

@@ -18,7 +18,6 @@ import {
   expectEid,
   expectFaithful,
   expectNoCardAccess,
-  getEidAnswer,
   getEidApdu,
   GROUP,
   hex,
@@ -34,7 +33,6 @@ import type { RigRuntime } from '../framework/rig-runtime.ts';
 
 const rig = useRig();
 const group = GROUP;
-
 
 tc(
   {

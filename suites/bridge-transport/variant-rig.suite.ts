@@ -18,7 +18,6 @@ import {
   cleanCard,
   expectEid,
   expectFaithful,
-  getEidAnswer,
   getEidApdu,
   GROUP,
   hex,
@@ -43,7 +42,6 @@ const rig = useRig({
 const group = GROUP;
 
 const builtinOnly = (env: SuiteEnv): true | string => (env.rig.bridge.kind === 'builtin' ? true : 'needs the built-in bridge configured by this file (AT timeout 1.2 s, second LPA queued)');
-
 
 /** ES10 commands (complete STORE DATA sequences) the LPA sent, from the lpa-bridge hop. */
 function storeDataSequences(events: RigRuntime['trace']['events']): Uint8Array[] {

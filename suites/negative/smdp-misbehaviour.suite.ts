@@ -14,7 +14,7 @@ import type { Misbehaviour } from '../../sim/smdp/misbehaviour.ts';
 import type { OrderResult } from '../../sim/smdp/server.ts';
 import { Es9Error, Es9TransportError, EuiccResultError, LpaCheckError, ProfileInstallationError } from '../../sim/lpa/errors.ts';
 import { toHex } from '../../sim/bytes.ts';
-import { cardCommandTags, cleanRig, es9Client, expectNoOpenLogicalChannel, expectNoProfile, orderProfile, RecordingEs9p, rejectsWith, restoreRig, smdpOf, smdpState, withLpa, withCleanRig, euiccOf } from '../framework/fixtures.ts';
+import { cardCommandTags, cleanRig, es9Client, expectNoOpenLogicalChannel, expectNoProfile, orderProfile, RecordingEs9p, restoreRig, smdpOf, smdpState, withLpa, withCleanRig, euiccOf } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Negative and security' as const;
