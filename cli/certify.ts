@@ -16,7 +16,7 @@ import { HelpRequested, UsageError } from './errors.ts';
 import { preflightBridge, programsFor, requirePrograms } from './preflight.ts';
 import { builtinRigs, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
 import { ENV } from '../suites/framework/env.ts';
-import { readCaseResults, totalsByIut, writeCaseResult, type CaseResult, type Iut, type Totals, type Verdict } from '../suites/framework/verdict.ts';
+import { bridgeExitCode, readCaseResults, totalsByIut, writeCaseResult, type CaseResult, type Iut, type Totals, type Verdict } from '../suites/framework/verdict.ts';
 import { compareResults } from './report/compare.ts';
 import { verdictTable, writeReport } from './report/summary.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
@@ -267,12 +267,6 @@ function discardReportDir(dir: string, created: boolean): void {
 }
 
 const totalsLine = (t: Totals): string => `${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a (${t.applicable} applicable of ${t.total})`;
-
-/** The bridge's verdict: every applicable bridge case passed (and there was one). */
-export function bridgeExitCode(results: readonly CaseResult[]): number {
-  const t = totalsByIut(results).bridge;
-  return t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0;
-}
 
 export async function certify(opts: CertifyOptions, out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<{ exitCode: number; results: CaseResult[] }> {
   // pre-flight: nothing runs, and nothing is written, unless the rig can start

@@ -112,3 +112,12 @@ export function totals(results: readonly CaseResult[]): Totals {
 export function totalsByIut(results: readonly CaseResult[]): Record<Iut, Totals> {
   return { bridge: totals(results.filter((r) => r.iut === 'bridge')), self: totals(results.filter((r) => r.iut === 'self')) };
 }
+
+/**
+ * Exit code of a run for the bridge: 0 when bridge cases were applicable and none failed or
+ * was inconclusive; self-checks never decide it.
+ */
+export function bridgeExitCode(results: readonly CaseResult[]): number {
+  const t = totalsByIut(results).bridge;
+  return t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0;
+}
