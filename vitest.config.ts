@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['sim/**/*.test.ts', 'certs/**/*.test.ts', 'cli/**/*.test.ts', 'rigs/**/*.test.ts'],
+    include: ['sim/**/*.test.ts', 'certs/**/*.test.ts', 'cli/**/*.test.ts', 'rigs/**/*.test.ts', 'suites/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -210,6 +210,18 @@ describe('certify fails exactly the cases covering each defect of a broken bridg
       expect(results.map((r) => r.id).sort(), `every case of the subset ran exactly once\n${table}\n${output.slice(-2000)}`).toEqual([...SUBSET].sort());
       const notPassed = Object.fromEntries(results.filter((r) => r.verdict !== 'Pass').map((r) => [r.id, r.verdict]));
       expect(notPassed, table).toEqual(EXPECTED[defect]);
+      // a Fail is the bridge's, at a declared step; nothing here is bridgelab's own defect
+      for (const r of results.filter((x) => x.verdict === 'Fail')) expect(r.failure, `${r.id}\n${table}`).toMatchObject({ category: 'bridge', step: expect.any(Number) });
+      expect(results.filter((r) => r.failure?.category === 'bridgelab').map((r) => `${r.id}: ${r.reason}`)).toEqual([]);
+      if (defect === 'none') {
+        // what was certified: the command, the digests of its executable and script, and what the bridge printed per case
+        const identity = JSON.parse(readFileSync(join(reportDir, 'identity.json'), 'utf8'))[PERSONALITY];
+        expect(identity.bridge).toMatchObject({ kind: 'external', executable: { path: process.execPath, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, version: process.version });
+        expect(identity.bridge.files.map((f: { path: string }) => relative(ROOT, f.path))).toEqual(['bin/bridgelab.js']);
+        expect(identity.modem).toMatchObject({ source: 'fake modem personality', identity: { manufacturer: 'Quectel', revision: expect.any(String) } });
+        const download = results.find((r) => r.id === 'TC_LPA-Bridge_ES9+.Download_ActivationCode')!;
+        expect(readFileSync(join(reportDir, download.evidence.bridgeLog!), 'utf8')).toMatch(/bridgelab bridge: lpa connected 127\.0\.0\.1:\d+/);
+      }
     });
   }
 });

@@ -2,18 +2,21 @@
 // programmatically, once per modem personality, on the chosen rig; shows live
 // progress per test case, prints a verdict table and writes the report directory:
 // summary.json, junit.xml, allure-results/, the offline HTML report (allure v3,
-// html/) and per-case evidence (cases/<personality>/<id>/). Exit 0 only when no
-// applicable case failed or was inconclusive.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// html/) and per-case evidence (cases/<personality>/<id>/). Before any case runs it
+// checks what the rig needs (cli/preflight.ts) and that the report directory is new.
+// Cases whose IUT is the bridge run by default; self-checks of bridgelab's own parts
+// only with --include-self-checks. Exit 0 only when bridge cases ran and none failed
+// or was inconclusive: self-checks never decide the bridge's verdict.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { UsageError } from './errors.ts';
+import { HelpRequested, UsageError } from './errors.ts';
+import { preflightBridge, programsFor, requirePrograms } from './preflight.ts';
 import { builtinRigs, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
 import { ENV } from '../suites/framework/env.ts';
-import { readCaseResults, writeCaseResult, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
+import { bridgeExitCode, readCaseResults, totalsByIut, writeCaseResult, type CaseResult, type Iut, type Totals, type Verdict } from '../suites/framework/verdict.ts';
 import { compareResults } from './report/compare.ts';
 import { verdictTable, writeReport } from './report/summary.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
@@ -21,8 +24,8 @@ import { writeFileAtomic } from '../sim/store/atomic-file.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const HELP = `usage: bridgelab certify [--rig NAME|FILE] [--bridge builtin|HOST:PORT|'CMD {tty} ...']
-                         [--personality NAME|all] [--only PATTERN] [--shard I/N]
-                         [--report DIR] [--compare OLD_REPORT] [--workers N] [--no-html]
+                         [--personality NAME|all] [--only PATTERN] [--include-self-checks]
+                         [--shard I/N] [--report DIR] [--compare OLD_REPORT] [--workers N] [--no-html]
 
 Runs the conformance suites on a rig and writes a report (default reports/<timestamp>/).
   --rig          built-in rig (${'%RIGS%'}) or a rig JSON file (default: virtual)
@@ -30,11 +33,18 @@ Runs the conformance suites on a rig and writes a report (default reports/<times
                  or a command template launched against the fake modem's PTY
   --personality  modem personality of a fake-modem rig, or 'all' (one pass each)
   --only         run only the cases whose id or title contains PATTERN (regex)
+  --include-self-checks
+                 also run the self-checks of bridgelab's own parts (software eUICC,
+                 test SM-DP+, test LPA, TLS); they never count in the bridge's verdict
   --shard        run shard I of N (vitest sharding); merge with 'bridgelab report merge'
+  --report       report directory; must be new or empty (one run per directory)
   --compare      list the cases whose verdict changed against an earlier report
   --workers      suite files run at once (default: 3 per CPU, at most 8, or
                  $BRIDGELAB_SUITE_WORKERS); each runs its own rig
-Exit codes: 0 all applicable cases passed, 1 a case failed or was inconclusive, 2 usage.`;
+Before any case runs, certify checks the programs the rig needs (socat for a fake
+modem) and starts a vendor's bridge command once (or reaches a running bridge).
+Exit codes: 0 every applicable bridge case passed, 1 a bridge case failed or was
+inconclusive (or none was applicable), 2 usage or set-up error (one line, before any case).`;
 
 export interface CertifyOptions {
   rig: Rig;
@@ -47,6 +57,8 @@ export interface CertifyOptions {
   compare?: string;
   /** suite files run at once, each with its own rig (default defaultWorkers()) */
   workers?: number;
+  /** also run the self-checks of bridgelab's own parts (iut 'self') */
+  includeSelfChecks?: boolean;
   /** glob of suite files (tests of certify itself use fixtures) */
   include?: string[];
 }
@@ -54,8 +66,7 @@ export interface CertifyOptions {
 export function listPersonalities(): string[] {
   const dir = join(ROOT, 'sim', 'modem', 'personalities');
   if (!existsSync(dir)) return [];
-  return spawnSync('ls', [dir], { encoding: 'utf8' })
-    .stdout.split('\n')
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))
     .sort();
@@ -86,6 +97,7 @@ export function parseCertifyArgs(args: string[], now = new Date()): CertifyOptio
         compare: { type: 'string' },
         workers: { type: 'string' },
         'no-html': { type: 'boolean' },
+        'include-self-checks': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -93,7 +105,7 @@ export function parseCertifyArgs(args: string[], now = new Date()): CertifyOptio
     throw new UsageError(`${(err as Error).message}\n${HELP.replace('%RIGS%', builtinRigs().join(', '))}`);
   }
   const v = parsed.values;
-  if (v.help) throw new UsageError(HELP.replace('%RIGS%', builtinRigs().join(', ')));
+  if (v.help) throw new HelpRequested(HELP.replace('%RIGS%', builtinRigs().join(', ')));
   let rig: Rig;
   try {
     rig = loadRig(v.rig!);
@@ -138,6 +150,7 @@ export function parseCertifyArgs(args: string[], now = new Date()): CertifyOptio
     html: !v['no-html'],
     ...(v.compare ? { compare: v.compare } : {}),
     ...(v.workers !== undefined ? { workers: Number(v.workers) } : {}),
+    ...(v['include-self-checks'] ? { includeSelfChecks: true } : {}),
   };
 }
 
@@ -155,6 +168,7 @@ export function defaultWorkers(): number {
 interface SeenCase {
   name: string;
   state: string;
+  iut: Iut;
   error?: string;
 }
 
@@ -163,34 +177,50 @@ interface BrokenFile {
   error: string;
 }
 
+interface PassResult {
+  seen: SeenCase[];
+  broken: BrokenFile[];
+  /** self-checks the --only pattern matched but the run left out (no --include-self-checks) */
+  selfMatched: number;
+}
+
 const SYMBOL: Record<Verdict, string> = { Pass: 'PASS', Fail: 'FAIL', Inconclusive: 'INCO', 'N/A': 'N/A ' };
 
 function verdictOfState(state: string): Verdict {
   return state === 'passed' ? 'Pass' : state === 'failed' ? 'Fail' : 'N/A';
 }
 
+const iutOfTags = (tags: readonly string[]): Iut => (tags.includes('self') ? 'self' : 'bridge');
+const IUT_COLUMN: Record<Iut, string> = { bridge: '[bridge]', self: '[self]  ' };
+
 /** Run the suites for one personality; returns what vitest reported. */
-async function runPass(opts: CertifyOptions, personality: string, out: (s: string) => void): Promise<{ seen: SeenCase[]; broken: BrokenFile[] }> {
+async function runPass(opts: CertifyOptions, personality: string, out: (s: string) => void): Promise<PassResult> {
   const { startVitest } = await import('vitest/node');
   const seen: SeenCase[] = [];
   const broken: BrokenFile[] = [];
+  let selfMatched = 0;
+  const only = opts.only !== undefined ? new RegExp(opts.only) : undefined;
   const progress = {
     onTestModuleEnd(testModule: { moduleId: string; errors(): readonly { message: string }[] }) {
       const errors = testModule.errors();
       if (errors.length) {
         const file = relative(ROOT, testModule.moduleId);
         broken.push({ file, error: errors[0]!.message });
-        out(`  INCO  ${file}: suite file failed: ${errors[0]!.message}\n`);
+        out(`  INCO  ${IUT_COLUMN.bridge} ${file}: suite file failed: ${errors[0]!.message}\n`);
       }
     },
-    onTestCaseResult(testCase: { name: string; result(): { state: string; note?: string; errors?: readonly { message: string }[] }; diagnostic(): { duration: number } | undefined }) {
+    onTestCaseResult(testCase: { name: string; tags: readonly string[]; result(): { state: string; note?: string; errors?: readonly { message: string }[] }; diagnostic(): { duration: number } | undefined }) {
       const r = testCase.result();
-      // filtered out by --only/--shard: not part of this run
-      if (r.state === 'skipped' && !r.note) return;
+      const iut = iutOfTags(testCase.tags);
+      // filtered out by --only/--shard or by its IUT: not part of this run
+      if (r.state === 'skipped' && !r.note) {
+        if (iut === 'self' && !opts.includeSelfChecks && (!only || only.test(testCase.name))) selfMatched++;
+        return;
+      }
       const ms = testCase.diagnostic()?.duration;
       const verdict = r.note?.startsWith('Inconclusive') ? 'Inconclusive' : verdictOfState(r.state);
-      seen.push({ name: testCase.name, state: r.state, ...(r.errors?.[0] ? { error: r.errors[0].message } : {}) });
-      out(`  ${SYMBOL[verdict]}  ${testCase.name}${ms !== undefined ? ` (${Math.round(ms)} ms)` : ''}${r.note ? `  [${r.note}]` : ''}\n`);
+      seen.push({ name: testCase.name, state: r.state, iut, ...(r.errors?.[0] ? { error: r.errors[0].message } : {}) });
+      out(`  ${SYMBOL[verdict]}  ${IUT_COLUMN[iut]} ${testCase.name}${ms !== undefined ? ` (${Math.round(ms)} ms)` : ''}${r.note ? `  [${r.note}]` : ''}\n`);
     },
   };
   process.env[ENV.rigFile] = join(opts.reportDir, 'rig.json');
@@ -207,6 +237,7 @@ async function runPass(opts: CertifyOptions, personality: string, out: (s: strin
       ...(opts.include ? { include: opts.include } : {}),
       ...(opts.only !== undefined ? { testNamePattern: opts.only } : {}),
       ...(opts.shard ? { shard: opts.shard } : {}),
+      ...(opts.includeSelfChecks ? {} : { tagsFilter: ['!self'] }),
       reporters: [progress, ['allure-vitest/reporter', { resultsDir: join(opts.reportDir, 'allure-results'), environmentInfo: { personality, rig: opts.rig.name } }]],
       passWithNoTests: true,
     },
@@ -214,36 +245,70 @@ async function runPass(opts: CertifyOptions, personality: string, out: (s: strin
   );
   await vitest?.close();
   process.exitCode = 0; // the verdicts decide, not vitest
-  return { seen, broken };
+  return { seen, broken, selfMatched };
 }
 
+/** A report directory belongs to one run: an existing one must be empty, so no stale result can be read back. */
+function requireFreshReportDir(dir: string): void {
+  if (!existsSync(dir)) return;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    throw new UsageError(`--report '${dir}' is not a directory: ${(err as Error).message}`);
+  }
+  if (entries.length) throw new UsageError(`--report '${dir}' is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}): a report directory holds one run; give a new directory`);
+}
+
+/** Remove what this run wrote into its report directory (the directory was new or empty). */
+function discardReportDir(dir: string, created: boolean): void {
+  if (created) rmSync(dir, { recursive: true, force: true });
+  else for (const e of readdirSync(dir)) rmSync(join(dir, e), { recursive: true, force: true });
+}
+
+const totalsLine = (t: Totals): string => `${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a (${t.applicable} applicable of ${t.total})`;
+
 export async function certify(opts: CertifyOptions, out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<{ exitCode: number; results: CaseResult[] }> {
+  // pre-flight: nothing runs, and nothing is written, unless the rig can start
+  requireFreshReportDir(opts.reportDir);
+  requirePrograms(programsFor(opts.rig));
+  await preflightBridge(opts.rig, opts.personalities[0]!);
+  const created = !existsSync(opts.reportDir);
   mkdirSync(opts.reportDir, { recursive: true });
   writeFileAtomic(join(opts.reportDir, 'rig.json'), JSON.stringify(opts.rig, null, 1), 0o644);
   const startedAt = new Date();
-  out(`bridgelab certify: rig '${opts.rig.name}', personalities ${opts.personalities.join(', ')}, report ${opts.reportDir}\n`);
-  const seenAll: { personality: string; seen: SeenCase[]; broken: BrokenFile[] }[] = [];
+  out(`bridgelab certify: rig '${opts.rig.name}', personalities ${opts.personalities.join(', ')}, ${opts.includeSelfChecks ? 'bridge cases and self-checks' : 'bridge cases (self-checks: --include-self-checks)'}, report ${opts.reportDir}\n`);
+  const seenAll: ({ personality: string } & PassResult)[] = [];
   for (const personality of opts.personalities) {
     out(`\n== ${personality}\n`);
-    seenAll.push({ personality, ...(await runPass(opts, personality, out)) });
+    const pass = await runPass(opts, personality, out);
+    seenAll.push({ personality, ...pass });
+    if (opts.only !== undefined && seenAll.length === 1 && pass.seen.length === 0 && pass.broken.length === 0) {
+      discardReportDir(opts.reportDir, created);
+      const hint = pass.selfMatched ? `; it matches ${pass.selfMatched} self-check${pass.selfMatched > 1 ? 's' : ''}, which run only with --include-self-checks` : '';
+      throw new UsageError(`--only '${opts.only}' matches no case${opts.shard ? ` in shard ${opts.shard}` : ''}${hint}`);
+    }
   }
   const results = readCaseResults(opts.reportDir);
-  // A case vitest ran whose result file is missing (framework crash): Inconclusive.
-  // Suite files that failed to load and cases without a result file (framework crash)
-  // are Inconclusive, persisted like every other result so that merges keep them.
+  // Suite files that failed to load and cases vitest ran without a result file (framework
+  // crash) are Inconclusive, persisted like every other result so that merges keep them.
   const synthetic: CaseResult[] = [];
   for (const { personality, broken } of seenAll)
-    for (const b of broken)
-      synthetic.push({ id: `suite:${b.file}`, title: `suite file ${b.file}`, group: 'Bridge transport', iut: 'bridge', personality, verdict: 'Inconclusive', reason: `the suite file failed to load or run: ${b.error}`, steps: [], durationMs: 0, requirement: '', evidence: {} });
+    for (const b of broken) {
+      const reason = `the suite file failed to load or run: ${b.error}`;
+      synthetic.push({ id: `suite:${b.file}`, title: `suite file ${b.file}`, group: 'Bridge transport', iut: 'bridge', personality, verdict: 'Inconclusive', reason, failure: { category: 'bridgelab', message: reason }, steps: [], durationMs: 0, requirement: '', evidence: {} });
+    }
   for (const { personality, seen } of seenAll)
     for (const s of seen) {
       const id = s.name.split(':')[0]!;
-      if (!results.some((r) => r.personality === personality && r.id === id) && s.state !== 'skipped')
-        synthetic.push({ id, title: s.name, group: 'Bridge transport', iut: 'bridge', personality, verdict: 'Inconclusive', reason: `no result recorded: ${s.error ?? s.state}`, steps: [], durationMs: 0, requirement: '', evidence: {} });
+      if (!results.some((r) => r.personality === personality && r.id === id) && s.state !== 'skipped') {
+        const reason = `no result recorded: ${s.error ?? s.state}`;
+        synthetic.push({ id, title: s.name, group: 'Bridge transport', iut: s.iut, personality, verdict: 'Inconclusive', reason, failure: { category: 'bridgelab', message: reason }, steps: [], durationMs: 0, requirement: '', evidence: {} });
+      }
     }
   for (const r of synthetic) writeCaseResult(opts.reportDir, r);
   results.push(...synthetic);
-  const t = writeReport(opts.reportDir, results, {
+  writeReport(opts.reportDir, results, {
     startedAt,
     rig: opts.rig,
     rigSource: opts.rigSource,
@@ -252,8 +317,13 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
     ...(opts.shard ? { shard: opts.shard } : {}),
     html: opts.html,
   }, out);
-  out(`\n${verdictTable(results)}\n`);
-  out(`totals: ${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a (${t.applicable} applicable of ${t.total})\n`);
+  const byIut = totalsByIut(results);
+  const bridgeResults = results.filter((r) => r.iut === 'bridge');
+  const selfResults = results.filter((r) => r.iut === 'self');
+  out(`\nthe bridge under test:\n${verdictTable(bridgeResults)}\n`);
+  if (selfResults.length) out(`\nself-checks of bridgelab's own parts (not part of the bridge's verdict):\n${verdictTable(selfResults)}\n`);
+  out(`\nbridge: ${totalsLine(byIut.bridge)}\n`);
+  out(opts.includeSelfChecks ? `self-checks: ${totalsLine(byIut.self)}\n` : `self-checks: not run (--include-self-checks runs them)\n`);
   out(`report: ${relative(process.cwd(), opts.reportDir) || '.'}\n`);
   if (opts.compare) {
     const old = JSON.parse(readFileSync(join(opts.compare, 'summary.json'), 'utf8')) as { cases: CaseResult[] };
@@ -261,7 +331,7 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
     writeFileSync(join(opts.reportDir, 'changes.json'), JSON.stringify(changes, null, 1));
     out(changes.length ? `\nverdicts changed against ${opts.compare}:\n${changes.map((c) => `  ${c.personality}  ${c.id}: ${c.before} -> ${c.after}`).join('\n')}\n` : `\nno verdict changed against ${opts.compare}\n`);
   }
-  return { exitCode: t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0, results };
+  return { exitCode: bridgeExitCode(results), results };
 }
 
 export async function certifyCommand(args: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 // `bridgelab` command line: one binary, one subcommand per job (DESIGN.md "CLI").
 // Subcommands are loaded lazily so that `bridgelab decode` does not pay for the
 // SM-DP+ or the suites. Exit codes: 0 ok, 1 operation failed, 2 usage error.
-import { UsageError, OperationError, EXIT_FAILURE, EXIT_USAGE } from './errors.ts';
+import { UsageError, OperationError, HelpRequested, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './errors.ts';
 
 export type Subcommand = (args: string[]) => Promise<number>;
 
@@ -68,6 +68,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function reportError(err: unknown): number {
+  if (err instanceof HelpRequested) {
+    process.stdout.write(`${err.message}\n`);
+    return EXIT_OK;
+  }
   if (process.env.BRIDGELAB_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   if (err instanceof UsageError) {
     process.stderr.write(`bridgelab: ${err.message}\n`);

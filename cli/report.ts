@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 import { verdictTable, writeReport } from './report/summary.ts';
 import { parseRig, type Rig } from '../rigs/rig.ts';
-import { readCaseResults } from '../suites/framework/verdict.ts';
+import { bridgeExitCode, readCaseResults } from '../suites/framework/verdict.ts';
 
 interface ShardSummary {
   startedAt: string;
@@ -38,7 +38,7 @@ export async function mergeReports(shards: string[], outDir: string, html: boole
     html,
   }, out);
   out(`${verdictTable(results)}\nmerged ${shards.length} reports into ${outDir}: ${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a\n`);
-  return t.Fail + t.Inconclusive > 0 ? 1 : 0;
+  return bridgeExitCode(results);
 }
 
 export async function reportCommand(args: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builtinRigs, capabilitiesOf, loadRig, parseRig, RigError } from './rig.ts';
+import { builtinRigs, capabilitiesOf, loadRig, missingObservation, observationsOf, parseRig, RigError } from './rig.ts';
 
 describe('rigs', () => {
   it('loads every built-in rig', () => {
@@ -14,6 +14,14 @@ describe('rigs', () => {
     expect(real.has('modemFaults')).toBe(false);
     expect(real.has('bridgeRestart')).toBe(false);
     expect(real.has('embeddedSmdp')).toBe(true);
+  });
+
+  it('derives what the rig can observe from the parts: taps exist only on simulated parts', () => {
+    expect([...observationsOf(loadRig('virtual'))].sort()).toEqual(['atLines', 'cardEid', 'cardSide', 'cardState', 'modemState']);
+    expect([...observationsOf(loadRig('rpi-ec25j'))]).toEqual([]);
+    const withEid = parseRig({ ...loadRig('rpi-ec25j'), euicc: { kind: 'card', eid: '89049032123451234512345678901235' } });
+    expect([...observationsOf(withEid)]).toEqual(['cardEid']);
+    expect(missingObservation('atLines')).toBe('the AT lines between the bridge and the modem can be observed only with a fake modem');
   });
 
   it('fills defaults', () => {

@@ -1,9 +1,9 @@
-// Rig definitions (DESIGN.md "Contracts": a rig is data validated at load): which
-// eUICC (emulated / a real card), which modem (fake personality / real serial
-// port), which bridge (built-in / external command launched against a PTY /
-// already running at host:port), which SM-DP+ (embedded / URL), and the
-// capabilities that decide each test case's applicability (SGP.23 applicability
-// table: a case whose needs are not met is N/A, not failed).
+// Rig definitions, data validated at load: which eUICC (emulated / a real card), which
+// modem (fake personality / real serial port), which bridge (built-in / external command
+// launched against a PTY / already running at host:port), which SM-DP+ (embedded / URL);
+// the capabilities that decide each test case's applicability (SGP.23 applicability
+// table: a case whose needs are not met is N/A, not failed), and the observations the
+// rig can make, which decide whether a check of a step can be verified on it at all.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,39 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
+/**
+ * What the rig can see besides what the LPA gets. A check that needs an observation the rig
+ * cannot make proves nothing on that rig: its step is 'not verifiable' (suites/framework/
+ * case.ts), never a comparison with empty data.
+ */
+export const OBSERVATIONS = {
+  /** the APDUs the card received and answered on the modem-card hop (tapped in front of the emulated eUICC) */
+  cardSide: 'the card side of the modem hop (APDUs the card received)',
+  /** the card's own state: profiles, notifications, open channels, memory, ISD-R calls */
+  cardState: "the card's internal state",
+  /** the EID the card holds, known to the rig (emulated card, or `euicc.eid` of a card rig) */
+  cardEid: 'the EID the card holds',
+  /** the AT lines between the bridge and the modem (tapped inside the fake modem) */
+  atLines: 'the AT lines between the bridge and the modem',
+  /** the modem's own state: its open +CCHO sessions */
+  modemState: "the modem's internal state",
+} as const;
+export type Observation = keyof typeof OBSERVATIONS;
+
+/** Where each observation comes from, for a reason a user can act on. */
+const OBSERVED_BY: Record<Observation, string> = {
+  cardSide: 'the emulated eUICC',
+  cardState: 'the emulated eUICC',
+  cardEid: "the emulated eUICC or the card's EID in the rig file (euicc.eid)",
+  atLines: 'a fake modem',
+  modemState: 'a fake modem',
+};
+
+/** Why `observation` is missing on a rig that lacks it (one phrase). */
+export function missingObservation(observation: Observation): string {
+  return `${OBSERVATIONS[observation]} can be observed only with ${OBSERVED_BY[observation]}`;
+}
+
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'expected host:port')
@@ -55,7 +88,14 @@ const euicc = z.discriminatedUnion('kind', [
       freeNvmBytes: z.number().int().positive().optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('card'), description: z.string().optional() }).strict(),
+  z
+    .object({
+      kind: z.literal('card'),
+      description: z.string().optional(),
+      /** the card's EID (SGP.29: 32 digits), so that answers carrying it can be checked exactly */
+      eid: z.string().regex(/^\d{32}$/, '32 decimal digits').optional(),
+    })
+    .strict(),
 ]);
 
 const modem = z.discriminatedUnion('kind', [
@@ -143,6 +183,15 @@ export function capabilitiesOf(rig: Rig): Set<Capability> {
   if (rig.smdp.kind === 'embedded') caps.add('embeddedSmdp');
   for (const c of rig.withoutCapabilities) caps.delete(c);
   return caps;
+}
+
+/** Observations that follow from the parts of a rig: the taps exist only on simulated parts. */
+export function observationsOf(rig: Rig): Set<Observation> {
+  const seen = new Set<Observation>();
+  if (rig.euicc.kind === 'emulated') seen.add('cardSide').add('cardState').add('cardEid');
+  else if (rig.euicc.eid) seen.add('cardEid');
+  if (rig.modem.kind === 'fake') seen.add('atLines').add('modemState');
+  return seen;
 }
 
 function describeIssues(source: string, error: z.ZodError): string {

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseRig, capabilitiesOf } from '../../rigs/rig.ts';
+import { parseRig } from '../../rigs/rig.ts';
+import { envFor } from '../../suites/framework/env.ts';
 import { RigRuntime } from '../../suites/framework/rig-runtime.ts';
 import { wireTimeMs } from '../modem/uart.ts';
 
@@ -26,7 +27,7 @@ describe.skipIf(!HAVE_SOCAT && !process.env.CI)('download at 115200 baud', () =>
       bridge: { kind: 'builtin' },
       smdp: { kind: 'embedded' },
     });
-    rt = await RigRuntime.start({ rig, capabilities: capabilitiesOf(rig), personality: 'quectel-ec25j', reportDir: dir });
+    rt = await RigRuntime.start(envFor(rig, 'quectel-ec25j', dir));
   }, 60_000);
 
   afterAll(async () => {

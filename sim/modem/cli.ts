@@ -4,6 +4,7 @@
 // SIGTERM. The card behind it comes from an ApduTransportFactory (the software eUICC
 // once it is wired; until then a placeholder fake card). Exit codes: 0, 1, 2 (DESIGN.md).
 import { OperationError, UsageError } from '../../cli/errors.ts';
+import { requirePrograms, SOCAT } from '../../cli/preflight.ts';
 import type { ModemTraceEvent } from './engine.ts';
 import { listPersonalities, loadPersonality, type Personality } from './personality.ts';
 import { type PtyModem, startPtyModem } from './serial.ts';
@@ -135,6 +136,8 @@ export async function modemCommand(args: string[], deps: ModemCommandDeps = {}):
     return 0;
   }
   if (!opts.pty) throw new UsageError(`--pty is required (the PTY is the only endpoint 'bridgelab modem' serves)\n${USAGE}`);
+  // pre-flight, as certify does: one line with the install command, exit 2, before anything starts
+  requirePrograms([SOCAT]);
 
   let personality: Personality;
   try {

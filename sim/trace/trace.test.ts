@@ -47,6 +47,39 @@ describe('trace', () => {
     expect(pcap.readUInt32LE(20)).toBe(101);
   });
 
+  it('marks where each step begins and ends and tells which lines of each log a step wrote', () => {
+    const trace = new Trace();
+    trace.add({ kind: 'at', direction: 'from-modem', line: 'RDY' });
+    trace.begin('LPA connected');
+    trace.add({ kind: 'apdu', hop: 'lpa-bridge', command: hexToBytes('0070000001'), response: hexToBytes('019000'), ms: 1 });
+    trace.end('LPA connected');
+    trace.begin('send GetEID', 1);
+    trace.add({ kind: 'at', direction: 'to-modem', line: 'AT+CGLA=1,22,"81E2910006BF3E035C015A00"' });
+    // a modem answer spans several lines of at.log
+    trace.add({ kind: 'at', direction: 'from-modem', line: '+CGLA: 4,"6120"\r\n\r\nOK' });
+    trace.log('bridge', '{"type":"decision","what":"t0"}');
+    trace.log('lpa', 'not bridge output');
+    trace.end('send GetEID', 1);
+    trace.begin('look at the card hop', 2);
+    trace.end('look at the card hop', 2);
+    const files = writeTrace(trace, dir);
+    expect(files.stepLines).toEqual({ 1: { atLog: { from: 5, to: 8 }, bridgeLog: { from: 4, to: 4 } } });
+    const at = readFileSync(files.atLog, 'utf8').split('\n');
+    expect(at.slice(0, 9)).toEqual([
+      expect.stringMatching(/<< RDY$/),
+      '=== initial condition: LPA connected',
+      '=== end of initial condition',
+      '=== step 1: send GetEID',
+      expect.stringMatching(/>> AT\+CGLA=1,22,/),
+      expect.stringMatching(/<< \+CGLA: 4,"6120"$/),
+      '',
+      'OK',
+      '=== end of step 1',
+    ]);
+    expect(readFileSync(files.bridgeLog, 'utf8').split('\n')[3]).toMatch(/\{"type":"decision","what":"t0"\}$/);
+    expect(readFileSync(files.apduLog, 'utf8')).toMatch(/^=== initial condition: LPA connected\n.*lpa-bridge >> 0070000001\n.*<< 019000/);
+  });
+
   it('produces a pcap that tshark decodes as GSM SIM APDUs', (ctx) => {
     const which = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
     if (which.status !== 0) {

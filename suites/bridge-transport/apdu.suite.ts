@@ -19,6 +19,7 @@ import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
+import { euiccOf } from '../framework/fixtures.ts';
 import { buildCommand } from '../../sim/apdu/apdu.ts';
 import { segmentStoreData } from '../../sim/apdu/store-data.ts';
 import { concatBytes, hexToBytes } from '../../sim/bytes.ts';
@@ -36,6 +37,7 @@ import {
   ISD_R_AID,
   cleanCard,
   expectBridgeGetResponse,
+  expectEid,
   expectFaithful,
   expectNoCardAccess,
   getEidAnswer,
@@ -76,6 +78,7 @@ for (const [lo, hi] of BANDS) {
       id: `TC_Bridge_APDU.StoreDataLc_${pad3(lo)}to${pad3(hi)}`,
       title: `STORE DATA P1=11 blocks with Lc ${lo}..${hi} (case 3 for even Lc, case 4 Le=00 for odd Lc) reach the card intact and answer 9000`,
       group: GROUP,
+      iut: 'bridge',
       purpose: `An ES10 command is cut into STORE DATA blocks of any length up to 255 (lpac 120, others up to 255): the bridge must carry blocks of Lc ${lo}..${hi} unchanged in both command cases.`,
       requirement: 'GlobalPlatform Card Spec 11.11 STORE DATA; SGP.22 5.7.2 (intermediate block P1 11 answers 9000); ISO/IEC 7816-3 12.1.3 cases 3 and 4',
       initialConditions: ['the bridge is running', 'the LPA has opened a logical channel and selected the ISD-R on it'],
@@ -113,6 +116,7 @@ tc(
     id: 'TC_Bridge_APDU.Case1_NoBody',
     title: 'a case 1 STORE DATA (no Lc, no Le) reaches the card as 4 bytes and its 6A80 reaches the LPA',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Lc absent ("Lc 0"): the bridge must not invent a body or an Le for a header-only command.',
     requirement: 'ISO/IEC 7816-3 12.1.3 case 1; GP 11.11 (an empty STORE DATA is no ES10 command: the ISD-R answers 6A80)',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
@@ -136,6 +140,7 @@ tc(
     id: 'TC_Bridge_APDU.Case2_StatusFullLe',
     title: 'a case 2 STATUS with Le 00 returns the ISD-R FCI exactly as the card answered',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'A command without data but with Le (case 2) must reach the card with its Le byte, and the data it returns must reach the LPA unchanged.',
     requirement: 'ISO/IEC 7816-3 12.1.3 case 2; ETSI TS 102 221 11.1.2 STATUS (P2 00: FCI of the current application)',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it (FCI remembered)'],
@@ -158,6 +163,7 @@ tc(
     id: 'TC_Bridge_APDU.Case2_StatusShortLe',
     title: 'a case 2 STATUS with Le shorter than the FCI: the card\'s 61xx chain is joined into the FCI the LPA gets',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'With Le below the data size the card answers Le bytes and 61xx (remaining); the LPA must end up with the whole FCI, nothing lost or duplicated.',
     requirement: 'ISO/IEC 7816-4 5.3.4 / ETSI TS 102 221 7.3.1.1.4 (61xx, GET RESPONSE); TS 102 221 11.1.2 STATUS',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it (FCI remembered)'],
@@ -181,8 +187,9 @@ tc(
     id: 'TC_Bridge_APDU.Case3_LastBlockNoLe',
     title: 'GetEID sent as case 3 (no Le, as lpac does): the card\'s 61xx is resolved and the LPA gets BF3E...9000',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'lpac sends the last STORE DATA block without Le; the card then announces its answer with 61xx. The LPA must get the ES10 response and 9000.',
-    requirement: 'REFERENCE.md 4 (lpac AT driver: last block case 3, GET RESPONSE); ETSI TS 102 221 7.3.1.1.4; SGP.22 5.7.20 GetEID',
+    requirement: 'lpac AT driver (estkme-group/lpac driver/apdu/at.c: last block as case 3, then GET RESPONSE); ETSI TS 102 221 7.3.1.1.4; SGP.22 5.7.20 GetEID',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [{ action: 'send 8x E2 91 00 06 BF3E035C015A (case 3)', expected: 'the LPA gets exactly BF3E 12 5A 10 <EID> 9000; the card saw the command once and served its data by GET RESPONSE' }],
   },
@@ -191,8 +198,7 @@ tc(
     await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, storeDataLast(s.channel, GET_EID, null));
-        if (rt.euicc) expect(hex(x.rapdu)).toBe(getEidAnswer(rt.euicc.eid));
-        else expect(hex(x.rapdu)).toMatch(/^BF3E125A1089[0-9]{30}9000$/);
+        expectEid(c, rt, x.rapdu);
         expectFaithful(x);
         expectBridgeGetResponse(x);
       });
@@ -205,6 +211,7 @@ tc(
     id: 'TC_Bridge_APDU.Case4_GetEid',
     title: 'GetEID as case 4 (Le 00) returns the EID exactly as the card answered',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'The ordinary ES10 exchange: one STORE DATA block with data and Le.',
     requirement: 'ISO/IEC 7816-3 12.1.3 case 4; SGP.22 5.7.20 GetEID',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
@@ -215,8 +222,7 @@ tc(
     await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
         const x = await relay(c, s.t, storeDataLast(s.channel, GET_EID));
-        if (rt.euicc) expect(hex(x.rapdu)).toBe(getEidAnswer(rt.euicc.eid));
-        else expect(hex(x.rapdu)).toMatch(/^BF3E125A1089[0-9]{30}9000$/);
+        expectEid(c, rt, x.rapdu);
         expectFaithful(x);
       });
     });
@@ -228,8 +234,9 @@ tc(
     id: 'TC_Bridge_APDU.Case4_Lc255Le00',
     title: 'the longest short APDU (Lc 255 + Le, 261 bytes) goes through in one AT command',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'SGP.22 allows STORE DATA blocks of 255 bytes; with Le that is the 261-byte maximum of a short APDU, which the bridge must carry without splitting it or cutting it.',
-    requirement: 'ISO/IEC 7816-3 12.1.3 case 4S (Lc<=255, Le<=256); 3GPP TS 27.007 8.43/8.17 (one +CGLA/+CSIM per APDU); REFERENCE.md 2 (blocks up to 255 bytes)',
+    requirement: 'ISO/IEC 7816-3 12.1.3 case 4S (Lc<=255, Le<=256); 3GPP TS 27.007 8.43/8.17 (one +CGLA/+CSIM per APDU); ISO/IEC 7816-4 5.1 (short Lc up to 255)',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
       { action: 'send 8x E2 11 00 FF <255 bytes> 00', expected: 'the LPA gets 9000; the card received the 261 bytes unchanged, once' },
@@ -248,7 +255,7 @@ tc(
         return x;
       });
       await c.step(2, () => {
-        if (!rt.modem) return;
+        if (!c.observe('atLines', 'exactly one +CGLA/+CSIM carried the APDU')) return;
         const carrying = x.atSent.filter((l) => /^AT\+(CGLA|CSIM)=/i.test(l) && l.toUpperCase().includes(hex(normalised(capdu)).slice(2)));
         expect(carrying.length, `AT lines carrying the APDU: ${JSON.stringify(x.atSent)}`).toBe(1);
       });
@@ -264,8 +271,9 @@ tc(
     id: 'TC_Bridge_APDU.Malformed_6700',
     title: 'a C-APDU whose Lc does not match its length is answered 6700 without reaching the card',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'A malformed APDU must not be "repaired" or forwarded: a modem would pad or truncate it.',
-    requirement: 'ISO/IEC 7816-3 12.1.3 (no case matches); ISO/IEC 7816-4 5.6 SW 6700 wrong length; bridge.ts SW rules',
+    requirement: 'ISO/IEC 7816-3 12.1.3 (no case matches); ISO/IEC 7816-4 5.6 SW 6700 wrong length; bridge requirement BR-1',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
       { action: 'send 8x E2 91 00 08 BF3E035C015A (Lc 8, 6 data bytes)', expected: 'exactly 6700' },
@@ -290,8 +298,9 @@ tc(
     id: 'TC_Bridge_APDU.Extended_6700',
     title: 'an extended-length STORE DATA (300 bytes of data) is answered 6700; the card never gets a cut or split copy',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Modems carry short APDUs only (max 261 bytes per +CGLA/+CSIM); an eUICC without extended length answers 6700. The bridge must neither split nor truncate the APDU.',
-    requirement: 'ISO/IEC 7816-4 5.1 (extended length); 3GPP TS 27.007 8.43; bridge.ts SW rules (6700 APDU over 261 bytes, never split)',
+    requirement: 'ISO/IEC 7816-4 5.1 (extended length); 3GPP TS 27.007 8.43; bridge requirement BR-1 (6700 for an APDU over 261 bytes, never split)',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
       { action: 'send 8x E2 91 00 00 01 2C <300 bytes> (extended case 3)', expected: 'exactly 6700' },
@@ -308,6 +317,7 @@ tc(
         return x;
       });
       await c.step(2, () => {
+        if (!c.observe('cardSide', 'the card received nothing, or exactly this APDU')) return;
         for (const e of x.card) expect(hex(normalised(e.command)), 'the only APDU the card may see is the whole extended one').toBe(hex(normalised(capdu)));
       });
     });
@@ -319,8 +329,9 @@ tc(
     id: 'TC_Bridge_APDU.ClaFF_6E00',
     title: 'CLA FF (reserved for PPS) is answered 6E00 without reaching the card',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'FF is not a class byte (ISO/IEC 7816-3 reserves it for PPS); it must not be sent to the modem.',
-    requirement: 'ISO/IEC 7816-3 9.1 (CLA FF invalid); ISO/IEC 7816-4 5.6 SW 6E00; bridge.ts SW rules',
+    requirement: 'ISO/IEC 7816-3 9.1 (CLA FF invalid); ISO/IEC 7816-4 5.6 SW 6E00; bridge requirement BR-2',
     initialConditions: ['the LPA is connected to the bridge (power on, ATR read)'],
     steps: [
       { action: 'send FF E2 91 00 06 BF3E035C015A 00', expected: 'exactly 6E00' },
@@ -339,7 +350,6 @@ tc(
     });
   },
 );
-
 
 // ---------------------------------------------------------------------------------------
 // Status words
@@ -393,8 +403,9 @@ for (const k of FORCED) {
       id: `TC_Bridge_APDU.StatusWord_${h4(k.sw)}`,
       title: `the card's SW ${h4(k.sw)} (${k.name}) to an ES10 STORE DATA reaches the LPA unchanged`,
       group: GROUP,
+      iut: 'bridge',
       purpose: 'An LPA decides what to do from the exact status word (retry, report, give up); a bridge that remaps card SWs breaks that.',
-      requirement: `${k.source}; SGP.22 5.7.2; bridge.ts: card status words pass through untouched`,
+      requirement: `${k.source}; SGP.22 5.7.2; bridge requirement BR-7 (card status words untouched)`,
       requires: ['emulatedEuicc'],
       initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it', `the card answers the next STORE DATA with ${h4(k.sw)} without processing it`],
       steps: [
@@ -434,6 +445,7 @@ tc(
     id: 'TC_Bridge_APDU.StatusWord_9000With256Bytes',
     title: 'a 256-byte answer with 9000 (the largest short response) reaches the LPA unchanged',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Response data of the maximum short length (Ne 256) must come through whole: no 61xx invented, no byte lost in the +CGLA/+CSIM hex.',
     requirement: 'ISO/IEC 7816-3 12.1.3 (short Ne up to 256); 3GPP TS 27.007 8.43 +CGLA response <length>,"<hex>"',
     requires: ['emulatedEuicc'],
@@ -464,8 +476,9 @@ tc(
     id: 'TC_Bridge_APDU.StatusWord_6283WithData',
     title: 'a warning SW with data (data + 6283) reaches the LPA unchanged',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Warning status words (62xx/63xx) may come with response data; a bridge must pass both, not drop the data of a non-9000 answer.',
-    requirement: 'ISO/IEC 7816-4 5.6 (warning processing: data may be present); bridge.ts: card status words pass through untouched',
+    requirement: 'ISO/IEC 7816-4 5.6 (warning processing: data may be present); bridge requirement BR-7 (card status words untouched)',
     requires: ['emulatedEuicc'],
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it', 'the card answers the next STORE DATA with 20 data bytes and 6283'],
     steps: [{ action: 'send GetEID with Le 00', expected: 'the LPA gets the 20 bytes and 6283 exactly' }],
@@ -493,6 +506,7 @@ tc(
     id: 'TC_Bridge_APDU.StatusWord_BasicChannel6A88',
     title: 'on the basic channel (+CSIM path) the card\'s 6A88 reaches the LPA unchanged',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'The basic channel goes through another AT command (+CSIM) than the logical ones (+CGLA): its status words must pass just as untouched.',
     requirement: '3GPP TS 27.007 8.17 +CSIM; ISO/IEC 7816-4 5.6; SGP.22 5.7.2',
     requires: ['emulatedEuicc'],
@@ -526,7 +540,6 @@ tc(
     }
   },
 );
-
 
 // ---------------------------------------------------------------------------------------
 // T=0 procedure: 61xx GET RESPONSE chains and 6Cxx re-sends
@@ -562,8 +575,9 @@ tc(
     id: 'TC_Bridge_T0.GetResponse_ProfilesInfo',
     title: 'GetProfilesInfo with three profiles installed (answer over 256 bytes) reaches the LPA whole, with 9000',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'The LPA lists profiles with GetProfilesInfo; with several profiles the answer exceeds 256 bytes and the card serves it in 61xx/GET RESPONSE pieces that must be joined without loss.',
-    requirement: 'ETSI TS 102 221 7.3.1.1.4 (61xx, GET RESPONSE); ISO/IEC 7816-4 5.3.4; SGP.22 5.7.15 GetProfilesInfo; REFERENCE.md 2 (responses over 256 bytes)',
+    requirement: 'ETSI TS 102 221 7.3.1.1.4 (61xx, GET RESPONSE); ISO/IEC 7816-4 5.3.4; SGP.22 5.7.15 GetProfilesInfo (answers over 256 bytes)',
     requires: ['emulatedEuicc', 'embeddedSmdp', 'sgp26Trust'],
     initialConditions: ['a clean card with three profiles installed (directly, not through the bridge)', 'the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
@@ -610,6 +624,7 @@ tc(
     id: 'TC_Bridge_T0.GetResponse_ConfiguredAddresses1KB',
     title: 'a 1 KB GetEuiccConfiguredAddresses answer (five GET RESPONSE pieces) reaches the LPA whole',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Long answers (AuthenticateServer, PrepareDownload, RetrieveNotificationsList) come in several 256-byte pieces; every piece must be fetched on the right channel and joined in order.',
     requirement: 'ETSI TS 102 221 7.3.1.1.4; SGP.22 5.7.3 GetEuiccConfiguredAddresses, 5.7.4 SetDefaultDpAddress',
     requires: ['emulatedEuicc'],
@@ -650,6 +665,7 @@ tc(
     id: 'TC_Bridge_T0.WrongLe_BasicChannel',
     title: 'READ BINARY with a too large Le: the card\'s 6C0A leads to a re-send with Le 0A and the LPA gets the 10 bytes and 9000',
     group: GROUP,
+    iut: 'bridge',
     purpose: '6Cxx is a T=0 procedure byte, not an answer: the command must be re-sent with the exact Le and the LPA must get the data.',
     requirement: 'ISO/IEC 7816-3 12.2.4 / ETSI TS 102 221 7.3.1.1.4 (6Cxx: re-send with Le = SW2); TS 102 221 13.2 EF.ICCID',
     initialConditions: ['a clean card', 'the LPA is connected; on the basic channel it selected MF 3F00 and EF.ICCID 2FE2 (by file id)'],
@@ -668,7 +684,7 @@ tc(
         const x = await relay(c, t, hexToBytes('00B0000020'));
         expect(swHex(x.rapdu)).toBe('9000');
         expect(x.rapdu.length).toBe(12);
-        if (rt.euicc) expect(hex(x.rapdu)).toBe(`${hex(DEFAULT_EUICC_ICCID)}9000`);
+        if (c.observe('cardState', "the card's ICCID (EF.ICCID)")) expect(hex(x.rapdu)).toBe(`${hex(DEFAULT_EUICC_ICCID)}9000`);
         const i = expectFaithful(x);
         if (i >= 0) expect(swHex(x.card[i]!.response)).toBe('6C0A');
       });
@@ -683,6 +699,7 @@ tc(
     id: 'TC_Bridge_T0.WrongLe_LogicalChannel',
     title: 'on a logical channel the card\'s 6C21 to STATUS leads to a re-send with Le 21 and the LPA gets the FCI and 9000',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'The 6Cxx re-send must go to the same card channel with the same command (CLA channel bits included) and only Le changed.',
     requirement: 'ISO/IEC 7816-3 12.2.4 / ETSI TS 102 221 7.3.1.1.4; TS 102 221 11.1.2 STATUS; 3GPP TS 27.007 8.43',
     requires: ['emulatedEuicc'],
@@ -726,8 +743,9 @@ tc(
     id: 'TC_Bridge_StoreData.Command1100_Blocks255',
     title: 'an 1100-byte ES10 command in 255-byte STORE DATA blocks (255, 255, 255, 255, 80) is reassembled and processed by the ISD-R',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'BPP segments and certificates make ES10 commands of over 1 KB; LPAs using the maximum block size send 255-byte blocks that the bridge must carry unchanged and in order.',
-    requirement: 'GlobalPlatform 11.11 (STORE DATA chain, P1 11/91, P2 block number); SGP.22 5.7.2, 5.7.4 SetDefaultDpAddress; REFERENCE.md 2 (blocks up to 255)',
+    requirement: 'GlobalPlatform 11.11 (STORE DATA chain, P1 11/91, P2 block number); SGP.22 5.7.2, 5.7.4 SetDefaultDpAddress; ISO/IEC 7816-4 5.1 (short Lc up to 255)',
     initialConditions: ['a clean card', 'the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
       { action: 'send blocks 0..3 (P1 11, 255 bytes each) of SetDefaultDpAddress with a 1091-character address', expected: '9000 for each; the card got each block once, unchanged' },
@@ -755,7 +773,7 @@ tc(
         expectFaithful(x);
       });
       await c.step(3, () => {
-        if (rt.euicc) expect(rt.euicc.state.addresses().defaultDpAddress).toBe(address);
+        if (c.observe('cardState', 'the default SM-DP+ address stored on the card')) expect(euiccOf(rt).state.addresses().defaultDpAddress).toBe(address);
       });
     }, { cleanCardAfter: true });
   },
@@ -766,6 +784,7 @@ tc(
     id: 'TC_Bridge_StoreData.Chain_40Blocks',
     title: 'a 40-block STORE DATA chain (16-byte blocks) reaches the card in order, each block once',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Small block sizes make long chains; a bridge that drops, repeats or reorders a block corrupts the ES10 command (the card answers 6A86 or decodes garbage).',
     requirement: 'GlobalPlatform 11.11 (P2 block numbers in sequence); SGP.22 5.7.2; SGP.22 5.7.4 SetDefaultDpAddress',
     initialConditions: ['a clean card', 'the LPA has opened a logical channel and selected the ISD-R on it'],
@@ -791,12 +810,12 @@ tc(
         }
       });
       await c.step(2, () => {
-        if (!rt.euicc) return;
+        if (!c.observe('cardSide', 'the STORE DATA blocks the card received')) return;
         expect(seen.map((cmd) => cmd[3])).toEqual(blocks.map((_, i) => i));
         expect(seen.map((cmd) => hex(normalised(cmd)))).toEqual(blocks.map((b) => hex(normalised(b))));
       });
       await c.step(3, () => {
-        if (rt.euicc) expect(rt.euicc.state.addresses().defaultDpAddress).toBe(address);
+        if (c.observe('cardState', 'the default SM-DP+ address stored on the card')) expect(euiccOf(rt).state.addresses().defaultDpAddress).toBe(address);
       });
     }, { cleanCardAfter: true });
   },
@@ -814,8 +833,9 @@ tc(
     id: 'TC_Bridge_Perf.GetProfilesInfo_Throughput',
     title: `${THROUGHPUT_COMMANDS} GetProfilesInfo in a row: APDUs per second recorded, above a generous floor`,
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Measure the bridge\'s APDU rate for regression comparisons between bridge ports and modem firmware (the figure is in the case log); only a floor that any usable bridge meets is asserted.',
-    requirement: `bridgelab DESIGN.md (regression runs after a modem firmware update); floor ${THROUGHPUT_FLOOR_APDU_PER_S} APDU/s`,
+    requirement: `SGP.22 5.7.2 (ES10 over STORE DATA); a floor of ${THROUGHPUT_FLOOR_APDU_PER_S} APDU/s any usable bridge meets, the rate recorded for regression runs after a modem firmware update`,
     initialConditions: ['the test LPA has opened its ISD-R session through the bridge'],
     steps: [
       { action: `send GetProfilesInfo ${THROUGHPUT_COMMANDS} times and count the LPA's APDUs`, expected: 'every call decodes; the rate (APDU/s, ms per command) is written to the case log' },

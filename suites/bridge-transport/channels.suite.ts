@@ -4,24 +4,25 @@
 // bridge may map the LPA's channel numbers onto other card channels or modem sessions
 // (3GPP TS 27.007 8.45 +CCHO), so the checks compare channel-normalised commands and
 // check that each LPA channel lands on its own open card channel. Without TERMINAL
-// CAPABILITY a UICC has 3 extra channels (REFERENCE.md 2): the 4th open is refused.
+// CAPABILITY a UICC has 3 extra channels (ETSI TS 102 221 11.1.17): the 4th open is refused.
 import { expect } from 'vitest';
-import { tc } from '../framework/case.ts';
+import { tc, type CaseRun } from '../framework/case.ts';
+import { euiccOf, modemOf } from '../framework/fixtures.ts';
 import { useRig } from '../framework/shared-rig.ts';
 import { buildCommand } from '../../sim/apdu/apdu.ts';
 import {
-  GET_EID,
-  GROUP,
-  ISD_R_AID,
-  MANAGE_CHANNEL_OPEN,
   channelOfCla,
+  expectEid,
   expectFaithful,
   expectNoCardAccess,
-  getEidAnswer,
+  GET_EID,
   getEidApdu,
+  GROUP,
   hex,
   INS_STORE_DATA,
+  ISD_R_AID,
   isoCla,
+  MANAGE_CHANNEL_OPEN,
   manageChannelClose,
   openChannel,
   relay,
@@ -33,21 +34,30 @@ import type { RigRuntime } from '../framework/rig-runtime.ts';
 
 const rig = useRig();
 
-const eidAnswer = (rt: RigRuntime): RegExp | string => (rt.euicc ? getEidAnswer(rt.euicc.eid) : /^BF3E125A1089[0-9]{30}9000$/);
-function expectEid(rapdu: Uint8Array, rt: RigRuntime, what: string): void {
-  const want = eidAnswer(rt);
-  if (typeof want === 'string') expect(hex(rapdu), what).toBe(want);
-  else expect(hex(rapdu), what).toMatch(want);
+/** Card channels open besides the basic one (read from the emulated card's state). */
+const openCardChannels = (rt: RigRuntime): number[] => euiccOf(rt).card.openChannels().filter((n) => n !== 0);
+
+/** The card's open channels, when the rig can see the card's state (else the step is not verifiable). */
+function cardChannels(c: CaseRun, rt: RigRuntime, why: string): number[] | undefined {
+  return c.observe('cardState', why) ? openCardChannels(rt) : undefined;
 }
 
-/** Card channels open besides the basic one (emulated card only). */
-const cardChannels = (rt: RigRuntime): number[] | undefined => rt.euicc?.card.openChannels().filter((n) => n !== 0);
+/** The fake modem's open +CCHO sessions, when the rig has a fake modem (else the step is not verifiable). */
+function modemSessions(c: CaseRun, rt: RigRuntime, why: string): unknown[] | undefined {
+  return c.observe('modemState', why) ? modemOf(rt).state().sessions : undefined;
+}
+
+/** How many ES10 functions the ISD-R has processed, when the rig can see it. */
+function isdrCalls(c: CaseRun, rt: RigRuntime, why: string): number | undefined {
+  return c.observe('cardState', why) ? euiccOf(rt).isdr.calls.length : undefined;
+}
 
 tc(
   {
     id: 'TC_Bridge_Channel.Open_Three',
     title: 'three logical channels (CLA 81, 82, 83) work side by side, each on its own card channel',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'An LPA may keep several ISD-R sessions open (e.g. one for the download, one for notifications): each channel must reach the card on its own card channel.',
     requirement: 'ETSI TS 102 221 11.1.17 (3 extra channels), 10.1.1 (CLA 0x81..0x83); 3GPP TS 27.007 8.45',
     initialConditions: ['the LPA is connected to the bridge, no channel open'],
@@ -79,16 +89,17 @@ tc(
           expect(swHex(sel)).toBe('9000');
           const x = await relay(c, t, getEidApdu(ch));
           expect(x.capdu[0]).toBe(0x80 | ch);
-          expectEid(x.rapdu, rt, `GetEID on channel ${ch}`);
+          expectEid(c, rt, x.rapdu, `GetEID on channel ${ch}`);
           const i = expectFaithful(x);
           if (i >= 0) used.push(channelOfCla(x.card[i]!.command[0]!));
         }
         return used;
       });
       await c.step(3, () => {
-        if (cardCh.length === 0) return;
+        const open = cardChannels(c, rt, 'each LPA channel is an open card channel');
+        if (!open) return;
         expect(new Set(cardCh).size).toBe(3);
-        for (const n of cardCh) expect(cardChannels(rt)).toContain(n);
+        for (const n of cardCh) expect(open).toContain(n);
       });
     } finally {
       await t.close();
@@ -101,8 +112,9 @@ tc(
     id: 'TC_Bridge_Channel.Open_FourthRefused',
     title: 'with three channels open a fourth MANAGE CHANNEL open is refused without touching the card, and the three keep working',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'A card without TERMINAL CAPABILITY offers 3 extra channels; the bridge must say "no channel" instead of breaking an open one.',
-    requirement: 'ETSI TS 102 221 11.1.17; ISO/IEC 7816-4 table 6 (6881 logical channel not supported / 6A81 function not supported); bridge.ts SW rules (6A81 no free virtual channel)',
+    requirement: 'ETSI TS 102 221 11.1.17; ISO/IEC 7816-4 table 6 (6881 logical channel not supported / 6A81 function not supported); bridge requirement BR-5 (6A81 no free channel)',
     initialConditions: ['the LPA has opened channels 1, 2, 3 and selected the ISD-R on each'],
     steps: [
       { action: 'MANAGE CHANNEL open a fourth time', expected: '6A81 (bridge: no free channel) or 6881 (card: channel not supported), no channel number' },
@@ -124,7 +136,7 @@ tc(
       });
       await c.step(2, () => expectNoCardAccess(x));
       await c.step(3, async () => {
-        for (let ch = 1; ch <= 3; ch++) expectEid(await t.transmit(getEidApdu(ch)), rt, `GetEID on channel ${ch}`);
+        for (let ch = 1; ch <= 3; ch++) expectEid(c, rt, await t.transmit(getEidApdu(ch)), `GetEID on channel ${ch}`);
       });
     } finally {
       await t.close();
@@ -137,6 +149,7 @@ tc(
     id: 'TC_Bridge_Channel.Close_Reopen',
     title: 'a closed channel answers 6881 without touching the card; reopening gives the number back and it works again',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'After MANAGE CHANNEL close the modem session must be released (else the card runs out of channels) and the old number must not reach a stale session.',
     requirement: 'ISO/IEC 7816-4 11.1.2 (close), table 6 (6881); 3GPP TS 27.007 8.46 +CCHC',
     initialConditions: ['the LPA has opened a channel and selected the ISD-R on it'],
@@ -154,8 +167,10 @@ tc(
       await c.step(1, async () => {
         const r = await t.transmit(manageChannelClose(ch));
         expect(hex(r)).toBe('9000');
-        if (rt.euicc) expect(cardChannels(rt)).toEqual([]);
-        if (rt.modem) expect(rt.modem.state().sessions).toEqual([]);
+        const open = cardChannels(c, rt, 'the card channel is closed');
+        if (open) expect(open).toEqual([]);
+        const sessions = modemSessions(c, rt, 'the modem keeps no session');
+        if (sessions) expect(sessions).toEqual([]);
       });
       await c.step(2, async () => {
         const x = await relay(c, t, getEidApdu(ch));
@@ -165,7 +180,7 @@ tc(
       await c.step(3, async () => {
         const again = await openChannel(t);
         expect(again.channel).toBe(ch);
-        expectEid(await t.transmit(getEidApdu(ch)), rt, 'GetEID on the reopened channel');
+        expectEid(c, rt, await t.transmit(getEidApdu(ch)), 'GetEID on the reopened channel');
       });
     } finally {
       await t.close();
@@ -178,6 +193,7 @@ tc(
     id: 'TC_Bridge_Channel.Reuse_NoStateLeak',
     title: 'a reused channel number starts without a selected application',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'When a channel number is reused, nothing of the previous session (ISD-R selection, half a STORE DATA chain) may carry over.',
     requirement: 'ISO/IEC 7816-4 11.1.2 (a newly opened channel selects the MF / no application); GP 11.11 (chains are per channel and end with it)',
     initialConditions: ['the LPA opened a channel, selected the ISD-R, sent the first block of a two-block STORE DATA, then closed the channel'],
@@ -202,10 +218,10 @@ tc(
         expect(hex(r)).toBe(`0${ch}9000`);
       });
       await c.step(2, async () => {
-        const calls = rt.euicc?.isdr.calls.length;
+        const calls = isdrCalls(c, rt, 'the ISD-R processed nothing');
         const x = await relay(c, t, buildCommand({ cla: storeDataCla(ch), ins: INS_STORE_DATA, p1: 0x91, p2: 0x01, data: GET_EID.subarray(3), le: 256 }));
         expect(['6985', '6D00']).toContain(hex(x.rapdu));
-        if (rt.euicc) expect(rt.euicc.isdr.calls.length).toBe(calls);
+        if (calls !== undefined) expect(euiccOf(rt).isdr.calls.length).toBe(calls);
       });
     } finally {
       await t.close();
@@ -218,6 +234,7 @@ tc(
     id: 'TC_Bridge_Channel.NotOpened_6881',
     title: 'an APDU on a channel the LPA never opened is answered 6881 without touching the card',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'A channel number the LPA did not open must not reach a modem session that belongs to someone else.',
     requirement: 'ISO/IEC 7816-4 table 6 (6881 logical channel not supported); ETSI TS 102 221 11.1.17',
     initialConditions: ['the LPA is connected, no channel open'],
@@ -243,6 +260,7 @@ tc(
     id: 'TC_Bridge_Channel.NoSelect_Refused',
     title: 'STORE DATA on a freshly opened channel without SELECT is refused and reaches no ISD-R',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'An ES10 command must only reach the ISD-R the LPA selected; on a channel with no application it must fail.',
     requirement: 'ISO/IEC 7816-4 11.1.2 / ETSI TS 102 221 11.1.17 (a new channel starts on the MF); GP 11.11 (STORE DATA goes to the selected application)',
     initialConditions: ['the LPA opened a channel and selected nothing on it'],
@@ -258,10 +276,10 @@ tc(
         return r[0]!;
       });
       await c.step(1, async () => {
-        const calls = rt.euicc?.isdr.calls.length;
+        const calls = isdrCalls(c, rt, 'no ISD-R was reached');
         const x = await relay(c, t, getEidApdu(ch));
         expect(['6985', '6D00']).toContain(hex(x.rapdu));
-        if (rt.euicc) expect(rt.euicc.isdr.calls.length).toBe(calls);
+        if (calls !== undefined) expect(euiccOf(rt).isdr.calls.length).toBe(calls);
       });
     } finally {
       await t.close();
@@ -274,6 +292,7 @@ tc(
     id: 'TC_Bridge_Channel.ManageChannel_BadParams',
     title: 'MANAGE CHANNEL closing the basic channel or with P1 40 is answered 6A86',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'The basic channel cannot be closed and P1 other than 00/80 is undefined: the bridge (or card) must refuse, not close an LPA channel.',
     requirement: 'ISO/IEC 7816-4 11.1.2 (P1 00 open / 80 close); ETSI TS 102 221 11.1.17; ISO/IEC 7816-4 table 6 (6A86)',
     initialConditions: ['the LPA opened a channel and selected the ISD-R on it'],
@@ -290,7 +309,7 @@ tc(
       const { channel } = await c.setup('channel open with the ISD-R selected', () => openChannel(t));
       await c.step(1, async () => expect(hex(await t.transmit(Uint8Array.of(0x00, 0x70, 0x80, 0x00, 0x00)))).toBe('6A86'));
       await c.step(2, async () => expect(hex(await t.transmit(Uint8Array.of(0x00, 0x70, 0x40, 0x00, 0x00)))).toBe('6A86'));
-      await c.step(3, async () => expectEid(await t.transmit(getEidApdu(channel)), rt, 'GetEID after the refused commands'));
+      await c.step(3, async () => expectEid(c, rt, await t.transmit(getEidApdu(channel)), 'GetEID after the refused commands'));
     } finally {
       await t.close();
     }
@@ -302,6 +321,7 @@ tc(
     id: 'TC_Bridge_Channel.Interleaved_Chains',
     title: 'a STORE DATA chain on one channel survives a complete ES10 command on another',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'Chains are per channel: the bridge must not reorder, merge or reset them when the LPA interleaves two channels.',
     requirement: 'GlobalPlatform 11.11 (STORE DATA chain per logical channel); ETSI TS 102 221 11.1.17',
     initialConditions: ['the LPA has two channels open with the ISD-R selected on each'],
@@ -321,10 +341,10 @@ tc(
         expect(hex(x.rapdu)).toBe('9000');
         expectFaithful(x);
       });
-      await c.step(2, async () => expectEid(await t.transmit(getEidApdu(b)), rt, 'GetEID on channel B'));
+      await c.step(2, async () => expectEid(c, rt, await t.transmit(getEidApdu(b)), 'GetEID on channel B'));
       await c.step(3, async () => {
         const x = await relay(c, t, buildCommand({ cla: storeDataCla(a), ins: INS_STORE_DATA, p1: 0x91, p2: 0x01, data: GET_EID.subarray(3), le: 256 }));
-        expectEid(x.rapdu, rt, 'end of the chain on channel A');
+        expectEid(c, rt, x.rapdu, 'end of the chain on channel A');
         expectFaithful(x);
       });
     } finally {
@@ -338,6 +358,7 @@ tc(
     id: 'TC_Bridge_Channel.Remap_ExplicitNumber',
     title: 'a channel opened by number (P2 03) works with CLA 03/83 even though the card gives another channel',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'The LPA\'s channel number and the card\'s may differ (the modem picks the card channel): the bridge must rewrite CLA consistently both ways.',
     requirement: 'ISO/IEC 7816-4 11.1.2 (open with P2 = channel number: 9000 without data); ETSI TS 102 221 10.1.1; 3GPP TS 27.007 8.45',
     initialConditions: ['the LPA is connected, no channel open'],
@@ -358,17 +379,19 @@ tc(
         const si = expectFaithful(sel, { once: false });
         const x = await relay(c, t, getEidApdu(3));
         expect(x.capdu[0]).toBe(0x83);
-        expectEid(x.rapdu, rt, 'GetEID on channel 3');
+        expectEid(c, rt, x.rapdu, 'GetEID on channel 3');
         const i = expectFaithful(x);
-        if (i >= 0 && si >= 0) {
+        const open = cardChannels(c, rt, 'the SELECT and GetEID went to one open card channel');
+        if (i >= 0 && si >= 0 && open) {
           const n = channelOfCla(x.card[i]!.command[0]!);
           expect(channelOfCla(sel.card[si]!.command[0]!)).toBe(n);
-          expect(cardChannels(rt)).toContain(n);
+          expect(open).toContain(n);
         }
       });
       await c.step(3, async () => {
         expect(hex(await t.transmit(manageChannelClose(3)))).toBe('9000');
-        if (rt.euicc) expect(cardChannels(rt)).toEqual([]);
+        const open = cardChannels(c, rt, 'no card channel left open');
+        if (open) expect(open).toEqual([]);
       });
     } finally {
       await t.close();
@@ -391,8 +414,9 @@ for (const group of FURTHER) {
       id: `TC_Bridge_Channel.FurtherCla_${String(lo).padStart(2, '0')}to${String(hi).padStart(2, '0')}`,
       title: `channels ${lo}..${hi} with the further CLA coding (SELECT ${hex(Uint8Array.of(isoCla(lo)))}.., STORE DATA ${hex(Uint8Array.of(storeDataCla(lo)))}..) reach the ISD-R`,
       group: GROUP,
+      iut: 'bridge',
       purpose: 'Channel numbers 4-19 are coded differently in CLA (b7 set, number - 4 in b4-b1); a bridge that only knows b2-b1 sends them to the wrong channel.',
-      requirement: 'ETSI TS 102 221 10.1.1 (CLA 0x40-0x4F / 0xC0-0xCF for channels 4-19); ISO/IEC 7816-4 5.4.2; REFERENCE.md 2',
+      requirement: 'ETSI TS 102 221 10.1.1 (CLA 0x40-0x4F / 0xC0-0xCF for channels 4-19); ISO/IEC 7816-4 5.4.2',
       initialConditions: ['the LPA is connected, no channel open'],
       steps: [
         {
@@ -415,10 +439,11 @@ for (const group of FURTHER) {
             const capdu = getEidApdu(n);
             expect(capdu[0]).toBe(0xc0 | (n - 4));
             const x = await relay(c, t, capdu);
-            expectEid(x.rapdu, rt, `GetEID on channel ${n}`);
+            expectEid(c, rt, x.rapdu, `GetEID on channel ${n}`);
             expectFaithful(x);
             expect(hex(await t.transmit(manageChannelClose(n))), `close channel ${n}`).toBe('9000');
-            if (rt.euicc) expect(cardChannels(rt), `card channels after closing ${n}`).toEqual([]);
+            const open = cardChannels(c, rt, 'no card channel left open after each close');
+            if (open) expect(open, `card channels after closing ${n}`).toEqual([]);
           }
         });
       } finally {
@@ -433,6 +458,7 @@ tc(
     id: 'TC_Bridge_Channel.Disconnect_ReleasesChannels',
     title: 'when the LPA disconnects with channels open, the bridge releases them on the modem and the card',
     group: GROUP,
+    iut: 'bridge',
     purpose: 'An LPA that crashes or drops Wi-Fi leaves channels open; if the bridge kept them the card would run out of channels for the next LPA.',
     requirement: 'ISO/IEC 7816-4 11.1.2; 3GPP TS 27.007 8.46 +CCHC; ETSI TS 102 221 11.1.17 (3 channels)',
     initialConditions: ['an LPA opened three channels with the ISD-R selected on each'],
@@ -451,8 +477,8 @@ tc(
     await c.step(1, async () => {
       await rt.bridgeIdle();
       // an external bridge gives no idle signal: allow it a moment to act on the disconnect
-      if (rt.euicc) await expect.poll(() => cardChannels(rt), { timeout: 5000, interval: 20 }).toEqual([]);
-      if (rt.modem) await expect.poll(() => rt.modem!.state().sessions, { timeout: 5000, interval: 20 }).toEqual([]);
+      if (c.observe('cardState', 'the card has only the basic channel open')) await expect.poll(() => openCardChannels(rt), { timeout: 5000, interval: 20 }).toEqual([]);
+      if (c.observe('modemState', 'the modem keeps no session')) await expect.poll(() => modemOf(rt).state().sessions, { timeout: 5000, interval: 20 }).toEqual([]);
     });
     await c.step(2, async () => {
       const t = await rt.connectPowered();
@@ -460,7 +486,7 @@ tc(
         for (let i = 1; i <= 3; i++) {
           const { channel } = await openChannel(t);
           expect(channel).toBe(i);
-          expectEid(await t.transmit(getEidApdu(channel)), rt, `GetEID on channel ${channel}`);
+          expectEid(c, rt, await t.transmit(getEidApdu(channel)), `GetEID on channel ${channel}`);
         }
       } finally {
         await t.close();

@@ -7,20 +7,21 @@
 // network authentication with the enabled profile's keys.
 import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
+import { euiccOf, modemOf } from '../framework/fixtures.ts';
 import { useRig } from '../framework/shared-rig.ts';
 import { parseAtr } from '../../sim/euicc/card/atr.ts';
 import { hexToBytes, toHex } from '../../sim/bytes.ts';
 import { responseSw } from '../../sim/apdu/apdu.ts';
 import {
-  ECASD_AID,
-  GROUP,
-  ISD_R_AID,
   cardAtCommands,
+  ECASD_AID,
+  expectEid,
   expectFaithful,
   expectNoCardAccess,
-  getEidAnswer,
   getEidApdu,
+  GROUP,
   hex,
+  ISD_R_AID,
   openChannel,
   relay,
   selectAid,
@@ -33,18 +34,14 @@ import type { RigRuntime } from '../framework/rig-runtime.ts';
 const rig = useRig();
 const group = GROUP;
 
-function expectEid(rapdu: Uint8Array, rt: RigRuntime): void {
-  if (rt.euicc) expect(hex(rapdu)).toBe(getEidAnswer(rt.euicc.eid));
-  else expect(hex(rapdu)).toMatch(/^BF3E125A1089[0-9]{30}9000$/);
-}
-
 tc(
   {
     id: 'TC_Bridge_vpcd.PowerOn_ATR',
     title: 'the bridge answers power-on and GET ATR with an ATR advertising T=0',
     group,
+    iut: 'bridge',
     purpose: 'An LPA (or pcscd through vpcd) sees a card in the reader as soon as it connects.',
-    requirement: 'vsmartcard vpcd protocol (REFERENCE.md 5); ISO/IEC 7816-3 8.2 ATR',
+    requirement: 'vsmartcard virtualsmartcard documentation (vpcd protocol: 2-byte length, control bytes); ISO/IEC 7816-3 8.2 ATR',
     initialConditions: ['the bridge is running and connected to the modem'],
     steps: [
       { action: 'connect to the bridge over vpcd and send power-on then GET ATR (04)', expected: 'an ATR frame comes back' },
@@ -73,8 +70,9 @@ tc(
     id: 'TC_Bridge_vpcd.GetAtr_Stable',
     title: 'GET ATR, reset and power off/on all give the same ATR',
     group,
+    iut: 'bridge',
     purpose: 'pcscd and LPAs identify the reader\'s card by its ATR; an ATR that changes between resets looks like a card swap.',
-    requirement: 'vsmartcard vpcd protocol (REFERENCE.md 5: 00 power off, 01 power on, 02 reset, 04 GET ATR); ISO/IEC 7816-3 8.2',
+    requirement: 'vsmartcard virtualsmartcard documentation (vpcd protocol: 00 power off, 01 power on, 02 reset, 04 GET ATR); ISO/IEC 7816-3 8.2',
     initialConditions: ['the LPA is connected to the bridge'],
     steps: [
       { action: 'GET ATR (04) twice', expected: 'the same bytes both times' },
@@ -110,6 +108,7 @@ tc(
     id: 'TC_Bridge_vpcd.Reset_ClosesChannels',
     title: 'a reset from the LPA closes the logical channels the LPA had open',
     group,
+    iut: 'bridge',
     purpose: 'After a reset the card state seen by the LPA starts over, as with a real reader.',
     requirement: 'ISO/IEC 7816-4 5.1.1 (logical channels closed by reset)',
     initialConditions: ['the bridge is running', 'the LPA has opened a logical channel and selected the ISD-R on it'],
@@ -147,6 +146,7 @@ tc(
     id: 'TC_Bridge_vpcd.PowerOff_ClosesChannels',
     title: 'power off from the LPA releases its channels on the modem and the card; the old channel answers 6881 after power on',
     group,
+    iut: 'bridge',
     purpose: 'pcscd powers the card off when the last application disconnects; the channels of that session must not stay open on the card.',
     requirement: 'vsmartcard vpcd protocol (00 power off); ISO/IEC 7816-4 11.1.2; 3GPP TS 27.007 8.46 +CCHC',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it'],
@@ -164,8 +164,8 @@ tc(
         await t.powerOff();
         await t.powerOn();
         expect((await t.getAtr()).length).toBeGreaterThan(2);
-        if (rt.euicc) expect(rt.euicc.card.openChannels()).toEqual([0]);
-        if (rt.modem) expect(rt.modem.state().sessions).toEqual([]);
+        if (c.observe('cardState', 'the card has only its basic channel open')) expect(euiccOf(rt).card.openChannels()).toEqual([0]);
+        if (c.observe('modemState', 'the modem keeps no session')) expect(modemOf(rt).state().sessions).toEqual([]);
       });
       await c.step(2, async () => {
         const x = await relay(c, t, getEidApdu(channel));
@@ -183,8 +183,9 @@ tc(
     id: 'TC_Bridge_vpcd.SecondLpa_NoCardAccess',
     title: 'a second LPA connecting while one is active is refused or queued; it gets no card access and the first keeps working',
     group,
+    iut: 'bridge',
     purpose: 'APDUs of two LPAs must never interleave on the card (one would break the other\'s STORE DATA chains and RSP session).',
-    requirement: 'bridge.ts secondLpa (refuse: closed at once / queue: served when the first leaves); GlobalPlatform 11.11 (chains per channel)',
+    requirement: 'bridge requirement BR-8 (a second LPA refused or queued, never interleaved); GlobalPlatform Card Spec 11.11 (chains per channel)',
     initialConditions: ['a first LPA is connected with a channel open and the ISD-R selected'],
     steps: [
       { action: 'connect a second LPA and ask it for the ATR (reset + GET ATR)', expected: 'its connection is closed (refused), or it gets no answer while the first is active (queued)' },
@@ -211,14 +212,16 @@ tc(
         expect(outcome, 'the second LPA must not be served while the first is active').not.toBe('answered');
         return { outcome, pending };
       });
-      await c.step(2, () => expect(cardAtCommands(w.atSent())).toEqual([]));
-      await c.step(3, async () => expectEid(await first.transmit(getEidApdu(channel)), rt));
+      await c.step(2, () => {
+        if (c.observe('atLines', 'no AT command was sent for the second LPA')) expect(cardAtCommands(w.atSent())).toEqual([]);
+      });
+      await c.step(3, async () => expectEid(c, rt, await first.transmit(getEidApdu(channel))));
       await c.step(4, async () => {
         if (outcome !== 'waiting') return;
         await first.close();
         expect(await pending).toBe('answered');
         const s2 = await openChannel(second!);
-        expectEid(await second!.transmit(getEidApdu(s2.channel)), rt);
+        expectEid(c, rt, await second!.transmit(getEidApdu(s2.channel)));
       });
     } finally {
       await first.close();
@@ -243,6 +246,7 @@ tc(
     id: 'TC_Bridge_ISD-R.Select_BasicChannel',
     title: 'SELECT ISD-R on the basic channel returns the card\'s FCI intact and ES10 works there',
     group,
+    iut: 'bridge',
     purpose: 'Some LPAs (and lpac\'s basic-channel mode) talk to the ISD-R on channel 0 through +CSIM.',
     requirement: 'GlobalPlatform 11.9 SELECT (FCI 6F/84/A5); SGP.22 2.2.3 ISD-R AID, 5.7.20 GetEID; 3GPP TS 27.007 8.17 +CSIM',
     initialConditions: ['the LPA is connected, no channel open'],
@@ -263,7 +267,7 @@ tc(
       });
       await c.step(2, async () => {
         const x = await relay(c, t, getEidApdu(0));
-        expectEid(x.rapdu, rt);
+        expectEid(c, rt, x.rapdu);
         expectFaithful(x);
       });
     } finally {
@@ -277,6 +281,7 @@ tc(
     id: 'TC_Bridge_ISD-R.Select_FciIntact',
     title: 'SELECT ISD-R on a logical channel returns the card\'s own FCI, SVN (E0 82) included',
     group,
+    iut: 'bridge',
     purpose: 'The LPA reads the eUICC\'s SGP.22 version from the ISD-R FCI; a bridge that answers its own SELECT (or drops the FCI) hides it.',
     requirement: 'GlobalPlatform 11.9.3 FCI; SGP.22 ISDRProprietaryApplicationTemplate E0 { 82 SVN }; 3GPP TS 27.007 8.45 +CCHO',
     initialConditions: ['the LPA is connected, no channel open'],
@@ -296,8 +301,8 @@ tc(
         expect(swHex(x.rapdu)).toBe('9000');
         const fci = x.rapdu.subarray(0, x.rapdu.length - 2);
         expectFci(fci, ISD_R_AID);
-        if (rt.euicc) {
-          const svn = rt.euicc.options.svn.split('.').map((n) => Number(n).toString(16).padStart(2, '0').toUpperCase()).join('');
+        if (c.observe('cardState', "the card's SVN in the FCI")) {
+          const svn = euiccOf(rt).options.svn.split('.').map((n) => Number(n).toString(16).padStart(2, '0').toUpperCase()).join('');
           expect(hex(fci)).toContain(`E0058203${svn}`);
         } else expect(hex(fci)).toMatch(/E0058203[0-9A-F]{6}/);
         return x;
@@ -314,6 +319,7 @@ tc(
     id: 'TC_Bridge_ISD-R.Select_Ecasd',
     title: 'the ECASD may be selected on a logical channel and its FCI reaches the LPA intact',
     group,
+    iut: 'bridge',
     purpose: 'The ECASD (eUICC certificates) is the other application an LPA may need; it is on the allow-list.',
     requirement: 'SGP.22 2.2.3 (ECASD AID A0000005591010FFFFFFFF8900000200); GlobalPlatform 11.9',
     initialConditions: ['the LPA is connected, no channel open'],
@@ -342,6 +348,7 @@ tc(
     id: 'TC_Bridge_ISD-R.Select_Again',
     title: 'selecting the ISD-R again on a channel already bound to it goes to the card and ES10 keeps working',
     group,
+    iut: 'bridge',
     purpose: 'LPAs re-SELECT the ISD-R to start over (e.g. after an error); the second SELECT must reach the card on the same channel, not open a new session.',
     requirement: 'GlobalPlatform 11.9 SELECT; ISO/IEC 7816-4 7.1.1',
     initialConditions: ['the LPA has opened a channel and selected the ISD-R on it'],
@@ -359,9 +366,9 @@ tc(
         const x = await relay(c, t, selectAid(s.channel, ISD_R_AID));
         expect(hex(x.rapdu)).toBe(hex(s.select));
         expectFaithful(x);
-        expect(x.atSent.filter((l) => /^AT\+CCHO=/i.test(l))).toEqual([]);
+        if (c.observe('atLines', 'no +CCHO was sent')) expect(x.atSent.filter((l) => /^AT\+CCHO=/i.test(l))).toEqual([]);
       });
-      await c.step(2, async () => expectEid(await t.transmit(getEidApdu(s.channel)), rt));
+      await c.step(2, async () => expectEid(c, rt, await t.transmit(getEidApdu(s.channel))));
     } finally {
       await t.close();
     }
@@ -385,8 +392,9 @@ for (const [variant, what, aid] of [
       id: `TC_Bridge_Policy.${variant}_Refused`,
       title: `SELECT of ${what} on a logical channel is refused with 6A82 before any AT command`,
       group,
+      iut: 'bridge',
       purpose: 'An LPA Bridge exposes the eUICC management applications only; a network application (USIM/ISIM) or any other AID must not be reachable from the network side of the device.',
-      requirement: 'bridge.ts SW rules (6A82: SELECT by AID outside the allow-list, no AT); ISO/IEC 7816-4 table 6 (6A82); SGP.22 2.2.3 (ISD-R and ECASD AIDs)',
+      requirement: 'bridge requirement BR-3 (6A82 for a SELECT by AID outside the ISD-R and ECASD, no AT); ISO/IEC 7816-4 table 6 (6A82); SGP.22 2.2.3 (ISD-R and ECASD AIDs)',
       initialConditions: ['the LPA is connected and opened a logical channel'],
       steps: [
         { action: `SELECT ${aid} (P1 04) on that channel`, expected: 'exactly 6A82' },
@@ -420,8 +428,9 @@ tc(
     id: 'TC_Bridge_Policy.SelectUsimBasic_Refused',
     title: 'SELECT of the USIM on the basic channel is refused with 6A82 without +CSIM',
     group,
+    iut: 'bridge',
     purpose: 'The basic channel is the one the modem itself uses for the network: an LPA must not change its selection.',
-    requirement: 'bridge.ts SW rules (6A82, no AT); 3GPP TS 27.007 8.17 +CSIM',
+    requirement: 'bridge requirement BR-3 (6A82, no AT); 3GPP TS 27.007 8.17 +CSIM',
     initialConditions: ['the LPA is connected, no channel open'],
     steps: [
       { action: `SELECT ${USIM_AID} with CLA 00`, expected: 'exactly 6A82' },
@@ -458,8 +467,9 @@ for (const [variant, title, apdu, logical] of [
       id: `TC_Bridge_Policy.${variant}_Refused`,
       title: `${title} is refused with 6982 before any AT command`,
       group,
+      iut: 'bridge',
       purpose: 'Network authentication commands computed with the profile\'s Ki/OPc must never be reachable through an LPA Bridge (a remote party could clone the subscription\'s authentication).',
-      requirement: 'bridge.ts SW rules (6982: INS 88/89 refused, no AT); 3GPP TS 31.102 7.1.2 AUTHENTICATE; 3GPP TS 51.011 9.2.16 RUN GSM ALGORITHM; ISO/IEC 7816-4 table 6 (6982)',
+      requirement: 'bridge requirement BR-4 (6982 for INS 88/89, no AT); 3GPP TS 31.102 7.1.2 AUTHENTICATE; 3GPP TS 51.011 9.2.16 RUN GSM ALGORITHM; ISO/IEC 7816-4 table 6 (6982)',
       initialConditions: logical ? ['the LPA has opened a channel and selected the ISD-R on it'] : ['the LPA is connected, no channel open'],
       steps: [
         { action: `send ${apdu.slice(0, 10)}...${logical ? ' with the channel bits of the LPA\'s channel' : ''}`, expected: 'exactly 6982' },

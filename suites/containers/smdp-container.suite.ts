@@ -17,6 +17,7 @@ tc(
     id: 'TC_SM-DP+_Container.Download_Testcontainers',
     title: 'a profile downloads through the bridge from the test SM-DP+ running in a container',
     group: 'Provisioning through the bridge',
+    iut: 'self', // judges the SM-DP+ running in a container
     purpose: 'CI pipelines can run the SM-DP+ as a container next to the rig; the download path through the bridge is the same.',
     requirement: 'SGP.22 3.1.3 profile download; issue: SM-DP+ through testcontainers when a container engine is present',
     initialConditions: ['a container engine (Docker/Podman) is reachable', 'the bridge is running with the emulated eUICC behind the fake modem'],

@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
+import { euiccOf } from '../framework/fixtures.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
 import { EuiccConfiguredAddressesResponse, SetDefaultDpAddressRequest } from '../../sim/rsp/es10a.ts';
 import { toUpperHex } from '../../sim/bytes.ts';
@@ -32,6 +33,7 @@ tc(
     id: 'TC_eUICC_ES10a.GetEuiccConfiguredAddresses_Values',
     title: 'GetEuiccConfiguredAddresses returns the default SM-DP+ and root SM-DS addresses',
     group,
+    iut: 'self',
     purpose: 'The addresses an LPA starts a download or discovery from reach it byte for byte.',
     requirement: 'SGP.22 5.7.3 GetEuiccConfiguredAddresses (BF3C { 80 defaultDpAddress?, 81 rootDsAddress })',
     initialConditions: ['a clean eUICC (emulated: default SM-DP+ = the rig\'s SM-DP+, root SM-DS = its SM-DS)', 'an ES10 session through the bridge'],
@@ -44,9 +46,9 @@ tc(
       await c.step(1, async () => {
         const r = await es10.storeData(Uint8Array.of(0xbf, 0x3c, 0x00), 'ES10a.GetEuiccConfiguredAddresses');
         expect(toUpperHex(r)).toBe(toUpperHex(EuiccConfiguredAddressesResponse.encode(a)));
-        if (rt.euicc && rt.smdp) {
+        if (c.observe('cardState', 'the addresses the card holds') && rt.smdp) {
           expect(a).toEqual({ defaultDpAddress: rt.smdp.address, rootDsAddress: rt.smdp.smdsAddress });
-          expect(rt.euicc.state.addresses()).toEqual(a);
+          expect(euiccOf(rt).state.addresses()).toEqual(a);
         }
       });
     });
@@ -58,6 +60,7 @@ tc(
     id: 'TC_eUICC_ES10a.SetDefaultDpAddress_Ok',
     title: 'SetDefaultDpAddress replaces the default SM-DP+ address: ok (0)',
     group,
+    iut: 'self',
     purpose: 'A new default SM-DP+ address set through the bridge is stored and read back unchanged.',
     requirement: 'SGP.22 5.7.4 SetDefaultDpAddress (setDefaultDpAddressResult ok 0)',
     initialConditions: ['the eUICC addresses as found', 'an ES10 session through the bridge'],
@@ -77,7 +80,7 @@ tc(
         });
         await c.step(2, async () => {
           expect(await es10.getConfiguredAddresses()).toEqual({ defaultDpAddress: address, rootDsAddress: a.rootDsAddress });
-          if (rt.euicc) expect(rt.euicc.state.addresses().defaultDpAddress).toBe(address);
+          if (c.observe('cardState', 'the default SM-DP+ address stored on the card')) expect(euiccOf(rt).state.addresses().defaultDpAddress).toBe(address);
         });
       });
     } finally {
@@ -91,6 +94,7 @@ tc(
     id: 'TC_eUICC_ES10a.SetDefaultDpAddress_Remove',
     title: 'SetDefaultDpAddress with an empty address removes the default SM-DP+ address',
     group,
+    iut: 'self',
     purpose: 'An empty defaultDpAddress (a zero-length TLV) crosses the bridge and clears the address.',
     requirement: 'SGP.22 5.7.4 SetDefaultDpAddress (empty value: no default SM-DP+ address); 5.7.3 (defaultDpAddress OPTIONAL)',
     initialConditions: ['the eUICC addresses as found', 'an ES10 session through the bridge'],

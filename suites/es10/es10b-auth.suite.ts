@@ -8,6 +8,7 @@
 import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
+import { euiccOf } from '../framework/fixtures.ts';
 import { decode, derOf } from '../../sim/rsp/der.ts';
 import { EUICCInfo1, EUICCInfo2 } from '../../sim/rsp/common.ts';
 import { AuthenticateServerResponse, CancelSessionResponse, EuiccCancelSessionSigned, PrepareDownloadResponse } from '../../sim/rsp/es10b.ts';
@@ -55,6 +56,7 @@ tc(
     id: 'TC_eUICC_ES10b.GetEUICCChallenge_Fresh',
     title: 'GetEUICCChallenge returns a fresh 16-byte challenge each time',
     group,
+    iut: 'self',
     purpose: 'The challenge the eUICC signs over in AuthenticateServer reaches the LPA intact and is not replayed.',
     requirement: 'SGP.22 5.7.7 GetEUICCChallenge (euiccChallenge Octet16)',
     initialConditions: ['an ES10 session through the bridge'],
@@ -85,6 +87,7 @@ tc(
     id: 'TC_eUICC_ES10b.GetEUICCInfo1_Values',
     title: 'GetEUICCInfo1 returns the SVN and the CI key ids of the eUICC',
     group,
+    iut: 'self',
     purpose: 'The SM-DP+ picks its DPauth certificate from EUICCInfo1: it must arrive complete.',
     requirement: 'SGP.22 5.7.8 GetEUICCInfo, 4.3 EUICCInfo1',
     initialConditions: ['an ES10 session through the bridge'],
@@ -100,9 +103,9 @@ tc(
       await c.step(2, () => {
         const verification = info.euiccCiPKIdListForVerification.map((k) => toHex(k));
         const signing = info.euiccCiPKIdListForSigning.map((k) => toHex(k));
-        if (rt.euicc) {
-          expect(toHex(info.svn)).toBe(toHex(versionBytes(rt.euicc.options.svn)));
-          const cis = [...new Set(rt.euicc.identities.map((i) => i.ciKeyId))].sort();
+        if (c.observe('cardState', "the card's SVN and CI key ids")) {
+          expect(toHex(info.svn)).toBe(toHex(versionBytes(euiccOf(rt).options.svn)));
+          const cis = [...new Set(euiccOf(rt).identities.map((i) => i.ciKeyId))].sort();
           expect([...verification].sort()).toEqual(cis);
           expect([...signing].sort()).toEqual(cis);
         } else expect(info.svn[0]).toBe(2);
@@ -120,6 +123,7 @@ tc(
     id: 'TC_eUICC_ES10b.GetEUICCInfo2_Values',
     title: 'GetEUICCInfo2 returns versions, capabilities, CI lists and free memory',
     group,
+    iut: 'self',
     purpose: 'EUICCInfo2 (the largest fixed ES10 response) reaches the LPA complete and decodes as strict DER.',
     requirement: 'SGP.22 5.7.8 GetEUICCInfo, 4.3 EUICCInfo2; ETSI TS 102 226 8.2.1.7.2 extended card resources',
     initialConditions: ['a clean eUICC (emulated rigs: fresh card)', 'an ES10 session through the bridge'],
@@ -141,15 +145,15 @@ tc(
         expect(toHex(info.svn)).toBe(toHex(info1.svn));
         expect(info.euiccCiPKIdListForVerification.map((k) => toHex(k))).toEqual(info1.euiccCiPKIdListForVerification.map((k) => toHex(k)));
         expect(info.euiccCiPKIdListForSigning.map((k) => toHex(k))).toEqual(info1.euiccCiPKIdListForSigning.map((k) => toHex(k)));
-        if (!rt.euicc) return;
-        const o = rt.euicc.options;
+        if (!c.observe('cardState', "the card's versions, category and free memory")) return;
+        const o = euiccOf(rt).options;
         expect(toHex(info.svn)).toBe(toHex(versionBytes(o.svn)));
         expect([...info.euiccFirmwareVer]).toEqual([...o.firmwareVersion]);
         expect([...info.profileVersion]).toEqual([...o.profileVersion]);
         expect([...info.ppVersion]).toEqual([...o.ppVersion]);
         expect(info.sasAcreditationNumber).toBe(o.sasAccreditationNumber);
         expect(info.euiccCategory).toBe(o.euiccCategory);
-        const free = rt.euicc.state.memory().free;
+        const free = euiccOf(rt).state.memory().free;
         const freeHex = free.toString(16).padStart(8, '0');
         expect(toHex(info.extCardResource).slice(0, 6)).toBe('810100');
         expect(toHex(info.extCardResource)).toContain(`8204${freeHex}`);
@@ -164,6 +168,7 @@ tc(
     id: 'TC_eUICC_ES10b.GetEUICCInfo2_MemoryAfterInstall',
     title: 'GetEUICCInfo2 extCardResource follows an installed profile',
     group,
+    iut: 'self',
     purpose: 'Memory figures the LPA shows come from the eUICC through the bridge, not from a stale copy.',
     requirement: 'SGP.22 4.3 EUICCInfo2.extCardResource; ETSI TS 102 226 8.2.1.7.2',
     requires: ['emulatedEuicc'],
@@ -196,6 +201,7 @@ tc(
     id: 'TC_eUICC_ES10b.GetRAT_Values',
     title: 'GetRAT returns the Rules Authorisation Table of the eUICC',
     group,
+    iut: 'self',
     purpose: 'The LPA decides on PPR consent from the RAT: it must arrive as the eUICC holds it.',
     requirement: 'SGP.22 5.7.22 GetRAT, 2.9.2.2 RAT',
     initialConditions: ['an ES10 session through the bridge'],
@@ -207,8 +213,8 @@ tc(
       await c.step(1, async () => {
         const r = await es10.getRat();
         expect(r.rat.length).toBeGreaterThan(0);
-        if (!rt.euicc) return;
-        const expected = rt.euicc.options.rat ?? DEFAULT_RAT;
+        if (!c.observe('cardState', "the card's Rules Authorisation Table")) return;
+        const expected = euiccOf(rt).options.rat ?? DEFAULT_RAT;
         expect(r.rat.map((rule) => ({ ids: [...rule.pprIds].sort(), ops: rule.allowedOperators.map((o) => toUpperHex(o.mccMnc)), flags: [...rule.pprFlags] }))).toEqual(
           expected.map((rule) => ({ ids: [...rule.pprIds].sort(), ops: rule.allowedOperators.map((o) => toUpperHex(o.mccMnc)), flags: [...rule.pprFlags] })),
         );
@@ -225,6 +231,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_Success',
     title: 'AuthenticateServer succeeds and euiccSigned1 verifies against the eUICC certificate',
     group,
+    iut: 'self',
     purpose: 'The largest ES10b response (about 1.2 KB, chained with 61xx) reaches the LPA intact: an SM-DP+ accepts it.',
     requirement: 'SGP.22 5.7.13 AuthenticateServer, 3.1.2 common mutual authentication; 5.6.3 checks of the SM-DP+',
     requires: ['sgp26Trust'],
@@ -253,9 +260,9 @@ tc(
       const auth = await c.step(2, () => smdp.verifyAuthenticateResponse(request, responseDer));
       await c.step(3, async () => {
         expect(await es10.getEid()).toBe(auth.eid);
-        if (rt.euicc) {
-          expect(auth.eid).toBe(rt.euicc.eid);
-          expect(toHex(auth.euiccCertificate)).toBe(toHex(rt.euicc.identities.find((i) => i.curve === 'P-256')!.certificate));
+        if (c.observe('cardState', "the card's EID and eUICC certificate")) {
+          expect(auth.eid).toBe(euiccOf(rt).eid);
+          expect(toHex(auth.euiccCertificate)).toBe(toHex(euiccOf(rt).identities.find((i) => i.curve === 'P-256')!.certificate));
         }
       });
     });
@@ -267,6 +274,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_InvalidCertificate',
     title: 'AuthenticateServer with a CERT.DPauth whose signature is broken: invalidCertificate (1)',
     group,
+    iut: 'self',
     purpose: 'The error code of a refused server certificate reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.13 (invalidCertificate 1); SGP.26 invalid certificate variant badSignature',
     requires: ['sgp26Trust'],
@@ -295,6 +303,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_InvalidSignature',
     title: 'AuthenticateServer with a broken serverSignature1: invalidSignature (2)',
     group,
+    iut: 'self',
     purpose: 'The signature error of the eUICC reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.13 (invalidSignature 2)',
     requires: ['sgp26Trust'],
@@ -320,6 +329,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_NoSessionContext',
     title: 'AuthenticateServer without GetEUICCChallenge: noSessionContext (4)',
     group,
+    iut: 'self',
     purpose: 'The eUICC refuses an authentication it did not challenge; the code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.13 (noSessionContext 4)',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -344,6 +354,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_InvalidOid',
     title: 'AuthenticateServer with a CERT.DPauth without SM-DP+ OID: invalidOid (5)',
     group,
+    iut: 'self',
     purpose: 'Where the eUICC reports invalidOid, the code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.13 (invalidOid 5); SGP.26 invalid certificate variant missingSanOid',
     requires: ['sgp26Trust'],
@@ -373,6 +384,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_ChallengeMismatch',
     title: 'AuthenticateServer over another euiccChallenge: euiccChallengeMismatch (6)',
     group,
+    iut: 'self',
     purpose: 'A replayed or foreign serverSigned1 is refused; the code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.13 (euiccChallengeMismatch 6)',
     requires: ['sgp26Trust'],
@@ -398,6 +410,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_CiPKUnknown',
     title: 'AuthenticateServer naming an unknown CI key id: ciPKUnknown (7)',
     group,
+    iut: 'self',
     purpose: 'The eUICC refuses a CI it does not know; the code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.13 (ciPKUnknown 7)',
     requires: ['sgp26Trust'],
@@ -425,6 +438,7 @@ tc(
     id: 'TC_eUICC_ES10b.PrepareDownload_Success',
     title: 'PrepareDownload succeeds and euiccSignature2 verifies',
     group,
+    iut: 'self',
     purpose: 'The eUICC one-time key and its signature reach the SM-DP+ intact through the bridge.',
     requirement: 'SGP.22 5.7.5 PrepareDownload; 5.6.2 checks of the SM-DP+',
     requires: ['sgp26Trust'],
@@ -461,6 +475,7 @@ tc(
     id: 'TC_eUICC_ES10b.PrepareDownload_HashCc',
     title: 'PrepareDownload with a confirmation code: hashCc comes back in euiccSigned2',
     group,
+    iut: 'self',
     purpose: 'The optional hashCc survives the bridge in both directions.',
     requirement: 'SGP.22 5.7.5 (hashCc), 2.6.5 confirmation code',
     requires: ['sgp26Trust'],
@@ -488,6 +503,7 @@ tc(
     id: 'TC_eUICC_ES10b.PrepareDownload_InvalidCertificate',
     title: 'PrepareDownload with a CERT.DPpb whose signature is broken: invalidCertificate (1)',
     group,
+    iut: 'self',
     purpose: 'The eUICC refusal of the DPpb certificate reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.5 (invalidCertificate 1); SGP.26 invalid variant badSignature',
     requires: ['sgp26Trust'],
@@ -515,6 +531,7 @@ tc(
     id: 'TC_eUICC_ES10b.PrepareDownload_InvalidSignature',
     title: 'PrepareDownload with a broken smdpSignature2: invalidSignature (2)',
     group,
+    iut: 'self',
     purpose: 'The eUICC signature error reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.5 (invalidSignature 2)',
     requires: ['sgp26Trust'],
@@ -539,6 +556,7 @@ tc(
     id: 'TC_eUICC_ES10b.PrepareDownload_NoSessionContext',
     title: 'PrepareDownload after the session was replaced by a new challenge: noSessionContext (4)',
     group,
+    iut: 'self',
     purpose: 'A PrepareDownload outside an authenticated session is refused; the code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.5 (noSessionContext 4), 5.7.7 (a new challenge starts a new session)',
     requires: ['sgp26Trust'],
@@ -567,6 +585,7 @@ tc(
     id: 'TC_eUICC_ES10b.PrepareDownload_InvalidTransactionId',
     title: 'PrepareDownload for another transactionId: invalidTransactionId (5)',
     group,
+    iut: 'self',
     purpose: 'The eUICC binds PrepareDownload to the authenticated transaction; the code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.5 (invalidTransactionId 5)',
     requires: ['sgp26Trust'],
@@ -596,6 +615,7 @@ tc(
     id: 'TC_eUICC_ES10b.CancelSession_Success',
     title: 'CancelSession of the authenticated session: signed euiccCancelSessionSigned',
     group,
+    iut: 'self',
     purpose: 'The signed cancellation the SM-DP+ needs reaches the LPA intact, and the session ends.',
     requirement: 'SGP.22 5.7.14 CancelSession; 5.6.5 ES9+.CancelSession',
     requires: ['sgp26Trust'],
@@ -643,6 +663,7 @@ tc(
     id: 'TC_eUICC_ES10b.CancelSession_Reasons',
     title: 'CancelSession echoes every reason code in the signed response',
     group,
+    iut: 'self',
     purpose: 'Each CancelSessionReason value crosses the bridge and comes back signed as sent.',
     requirement: 'SGP.22 5.7.14; CancelSessionReason 0-5, 127 (RSPDefinitions v2.5)',
     requires: ['sgp26Trust'],
@@ -670,6 +691,7 @@ tc(
     id: 'TC_eUICC_ES10b.CancelSession_InvalidTransactionId',
     title: 'CancelSession with a transactionId that is not the session\'s: invalidTransactionId (5)',
     group,
+    iut: 'self',
     purpose: 'The error of CancelSession reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.14 (cancelSessionResponseError invalidTransactionId 5)',
     requires: ['sgp26Trust'],

@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
+import { euiccOf } from '../framework/fixtures.ts';
 import { toHex, toUpperHex } from '../../sim/bytes.ts';
 import { BppCommandId, ErrorReason } from '../../sim/rsp/results.ts';
 import type { ProfileInstallationResult } from '../../sim/rsp/es10b.ts';
@@ -43,6 +44,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_Success',
     title: 'a Bound Profile Package loaded through the bridge installs the profile',
     group,
+    iut: 'self',
     purpose: 'Every STORE DATA sequence of a 12 KB BPP crosses the bridge intact: the eUICC installs the profile and signs a success PIR.',
     requirement: 'SGP.22 5.7.6 LoadBoundProfilePackage, 2.5.5 STORE DATA sequences, 2.5.4 BPP',
     requires: ['sgp26Trust'],
@@ -76,7 +78,7 @@ tc(
         expect(r2.profileInfoListOk.length).toBe(1);
         expect(toUpperHex(r2.profileInfoListOk[0]!.isdpAid!)).toBe(aid);
         expect(r2.profileInfoListOk[0]!.profileState).toBe(0);
-        if (rt.euicc) expect(rt.euicc.state.profile(iccid)).toMatchObject({ isdpAid: aid, state: 'disabled' });
+        if (c.observe('cardState', 'the profile stored on the card')) expect(euiccOf(rt).state.profile(iccid)).toMatchObject({ isdpAid: aid, state: 'disabled' });
       });
     });
   },
@@ -87,8 +89,9 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_LargeSegments',
     title: 'a BPP with 86 segments of more than 1036 bytes installs through the bridge',
     group,
+    iut: 'self',
     purpose: 'Some SM-DP+s (osmocom) send 86 segments of 1036 bytes or more: a bridge must pass the long STORE DATA sequences.',
-    requirement: 'SGP.22 2.5.5; REFERENCE.md 2 (86 segments of 1036 bytes or more must be accepted)',
+    requirement: 'SGP.22 2.5.5 (86 segments of 1036 bytes or more, as the osmocom SM-DP+ emits them, must be accepted)',
     requires: ['sgp26Trust'],
     initialConditions: ['an ES10 session through the bridge', 'AuthenticateServer and PrepareDownload done'],
     steps: [{ action: 'load a BPP bound with 2000-byte 86 plaintext segments', expected: 'successResult, PIR signature valid' }],
@@ -114,6 +117,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_RealSmdp',
     title: 'a profile ordered at the rig\'s SM-DP+ downloads through the bridge',
     group,
+    iut: 'self',
     purpose: 'The whole ES10b download chain with the real SM-DP+ (ES9+ over HTTPS) and the bridge in the APDU path.',
     requirement: 'SGP.22 3.1.3 profile download, 5.7.5-5.7.6, 5.6.1-5.6.3',
     requires: ['embeddedSmdp'],
@@ -138,7 +142,7 @@ tc(
         const list = await h.lpa.listProfiles();
         const p = list.find((x) => x.iccid && iccidFromBytes(x.iccid) === order.iccid);
         expect(p?.profileState).toBe(0);
-        if (rt.euicc) expect(rt.euicc.state.profile(order.iccid)?.state).toBe('disabled');
+        if (c.observe('cardState', 'the profile stored on the card')) expect(euiccOf(rt).state.profile(order.iccid)?.state).toBe('disabled');
       });
     } finally {
       await h.close();
@@ -152,6 +156,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_InvalidIscrSignature',
     title: 'a BPP whose ISCR smdpSign is broken: bppCommandId initialiseSecureChannel (0), invalidSignature (2)',
     group,
+    iut: 'self',
     purpose: 'The ErrorResult of a refused ISCR reaches the LPA unchanged, signed.',
     requirement: 'SGP.22 5.7.6 ProfileInstallationResult ErrorResult; 5.5.1 InitialiseSecureChannel',
     requires: ['sgp26Trust'],
@@ -167,7 +172,7 @@ tc(
         const r = await download(es10, smdp, iccid, { iscr: { corruptSign: true } });
         expect(errorOf(r.pir)).toEqual({ bppCommandId: BppCommandId.initialiseSecureChannel, errorReason: ErrorReason.invalidSignature });
         expectSignedPir(r);
-        if (rt.euicc) expect(rt.euicc.state.profile(iccid)).toBeUndefined();
+        if (c.observe('cardState', 'no profile stored on the card')) expect(euiccOf(rt).state.profile(iccid)).toBeUndefined();
       });
     });
   },
@@ -178,6 +183,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_InvalidTransactionId',
     title: 'a BPP whose ISCR names another transaction: bppCommandId 0, invalidTransactionId (3)',
     group,
+    iut: 'self',
     purpose: 'The ErrorResult of a BPP for another session reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.6; 5.5.1 (transactionId of the ISCR)',
     requires: ['sgp26Trust'],
@@ -202,6 +208,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_UnsupportedRemoteOp',
     title: 'a BPP whose ISCR remoteOpId is not installBoundProfilePackage: unsupportedRemoteOperationType (5)',
     group,
+    iut: 'self',
     purpose: 'Another ISCR ErrorResult reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.6; 5.5.1 (remoteOpId installBoundProfilePackage 1)',
     requires: ['sgp26Trust'],
@@ -225,6 +232,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_CorruptedMetadataMac',
     title: 'a BPP whose StoreMetadata 88 segment has a wrong MAC: bppCommandId storeMetadata (2), scp03tSecurityError (8)',
     group,
+    iut: 'self',
     purpose: 'A C-MAC failure in the metadata is reported with the right command id, unchanged by the bridge.',
     requirement: 'SGP.22 5.7.6; 2.5.4 (88 segments MAC-only); SCP03t',
     requires: ['sgp26Trust'],
@@ -249,6 +257,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_CorruptedSegment',
     title: 'a BPP with a corrupted 86 segment: bppCommandId loadProfileElements (5), scp03tSecurityError (8)',
     group,
+    iut: 'self',
     purpose: 'A corrupted profile segment is caught by the eUICC and its ErrorResult reaches the LPA unchanged; nothing is installed.',
     requirement: 'SGP.22 5.7.6; 2.5.4 (86 segments encrypted and MACed)',
     requires: ['sgp26Trust'],
@@ -271,7 +280,7 @@ tc(
       await c.step(2, async () => {
         const r = await es10.getProfilesInfo({ iccid });
         expect(r).toEqual({ profileInfoListOk: [] });
-        if (rt.euicc) expect(rt.euicc.state.profile(iccid)).toBeUndefined();
+        if (c.observe('cardState', 'no profile stored on the card')) expect(euiccOf(rt).state.profile(iccid)).toBeUndefined();
       });
     });
   },
@@ -282,6 +291,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_IccidAlreadyExists',
     title: 'a BPP for an ICCID already on the card: bppCommandId storeMetadata (2), iccidAlreadyExists (9)',
     group,
+    iut: 'self',
     purpose: 'The duplicate-ICCID refusal reaches the LPA unchanged and the installed profile is untouched.',
     requirement: 'SGP.22 5.7.6 (installFailedDueToIccidAlreadyExistsOnEuicc 9), 5.5.3 StoreMetadata',
     requires: ['sgp26Trust'],
@@ -310,6 +320,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_InsufficientMemory',
     title: 'a BPP larger than the free memory: bppCommandId loadProfileElements (5), insufficientMemory (10)',
     group,
+    iut: 'self',
     purpose: 'The out-of-memory ErrorResult reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.6 (installFailedDueToInsufficientMemoryForProfile 10)',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -342,6 +353,7 @@ tc(
     id: 'TC_eUICC_ES10b.LoadBoundProfilePackage_UnsupportedProfileClass',
     title: 'a BPP of a provisioning profile on an eUICC without provisioning support: storeMetadata (2), unsupportedProfileClass (6)',
     group,
+    iut: 'self',
     purpose: 'The profile-class refusal reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.6 (unsupportedProfileClass 6), 2.4.4 profile classes',
     requires: ['emulatedEuicc', 'sgp26Trust'],

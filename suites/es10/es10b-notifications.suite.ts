@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
+import { euiccOf } from '../framework/fixtures.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
 import type { Es10Client } from '../../sim/lpa/es10.ts';
 import type { NotificationEvent, NotificationMetadata } from '../../sim/rsp/common.ts';
@@ -82,6 +83,7 @@ tc(
     id: 'TC_eUICC_ES10b.ListNotification_All',
     title: 'ListNotification without filter lists every pending notification',
     group,
+    iut: 'self',
     purpose: 'The LPA sees every pending notification the eUICC holds, with its sequence number, operation, address and ICCID.',
     requirement: 'SGP.22 5.7.9 ListNotification, 3.5 notifications',
     requires: ['sgp26Trust'],
@@ -104,8 +106,8 @@ tc(
         return got;
       });
       await c.step(2, () => {
-        if (!rt.euicc) return;
-        const state = rt.euicc.state.notifications().map((n) => ({ seqNumber: n.seqNumber, kind: n.kind, iccid: n.iccid }));
+        if (!c.observe('cardState', 'the notifications stored on the card')) return;
+        const state = euiccOf(rt).state.notifications().map((n) => ({ seqNumber: n.seqNumber, kind: n.kind, iccid: n.iccid }));
         expect(state).toEqual(list.map((n) => ({ seqNumber: n.seqNumber, kind: n.operation.replace('notification', '').toLowerCase(), iccid: n.iccid })));
       });
     });
@@ -117,6 +119,7 @@ tc(
     id: 'TC_eUICC_ES10b.ListNotification_FilterInstall',
     title: 'ListNotification filtered on notificationInstall lists only the install notifications',
     group,
+    iut: 'self',
     purpose: 'The profileManagementOperation filter (a one-byte BIT STRING) crosses the bridge and is applied by the eUICC.',
     requirement: 'SGP.22 5.7.9 (profileManagementOperation filter); NotificationEvent install bit 0x80',
     requires: ['sgp26Trust'],
@@ -141,6 +144,7 @@ tc(
     id: 'TC_eUICC_ES10b.ListNotification_FilterOperations',
     title: 'ListNotification filtered on enable, disable and delete lists only that kind',
     group,
+    iut: 'self',
     purpose: 'Each operation bit of the filter selects exactly its notifications through the bridge.',
     requirement: 'SGP.22 5.7.9; NotificationEvent bits enable 0x40, disable 0x20, delete 0x10',
     requires: ['sgp26Trust'],
@@ -175,6 +179,7 @@ tc(
     id: 'TC_eUICC_ES10b.RetrieveNotificationsList_BySeqNumber',
     title: 'RetrieveNotificationsList by seqNumber returns that signed notification',
     group,
+    iut: 'self',
     purpose: 'The signed notifications (PIR and OtherSignedNotification, with certificates: the largest notification objects) reach the LPA intact.',
     requirement: 'SGP.22 5.7.10 RetrieveNotificationsList (searchCriteria seqNumber); 5.7.6 PIR; OtherSignedNotification',
     requires: ['sgp26Trust'],
@@ -224,6 +229,7 @@ tc(
     id: 'TC_eUICC_ES10b.RetrieveNotificationsList_ByEvent',
     title: 'RetrieveNotificationsList by operation returns only that kind',
     group,
+    iut: 'self',
     purpose: 'The operation search criterion crosses the bridge and selects the right signed notifications.',
     requirement: 'SGP.22 5.7.10 (searchCriteria profileManagementOperation)',
     requires: ['sgp26Trust'],
@@ -260,6 +266,7 @@ tc(
     id: 'TC_eUICC_ES10b.RetrieveNotificationsList_All',
     title: 'RetrieveNotificationsList without criteria returns every pending notification',
     group,
+    iut: 'self',
     purpose: 'The full list (several KB: each OtherSignedNotification carries two certificates) reaches the LPA intact.',
     requirement: 'SGP.22 5.7.10 (no searchCriteria)',
     requires: ['sgp26Trust'],
@@ -288,6 +295,7 @@ tc(
     id: 'TC_eUICC_ES10b.NotificationSent_Ok',
     title: 'NotificationSent removes the notification: ok (0)',
     group,
+    iut: 'self',
     purpose: 'The removal after delivery reaches the eUICC and its result the LPA.',
     requirement: 'SGP.22 5.7.11 RemoveNotificationFromList (NotificationSent, deleteNotificationStatus ok 0)',
     requires: ['sgp26Trust'],
@@ -308,7 +316,7 @@ tc(
       });
       await c.step(2, async () => {
         expect((await listed(es10)).map(note).filter(ours(s))).toEqual(s.pending.filter((n) => n.seqNumber !== install.seqNumber));
-        if (rt.euicc) expect(rt.euicc.state.notifications().map((n) => n.seqNumber)).not.toContain(install.seqNumber);
+        if (c.observe('cardState', 'the notifications stored on the card')) expect(euiccOf(rt).state.notifications().map((n) => n.seqNumber)).not.toContain(install.seqNumber);
       });
     });
   },
@@ -319,6 +327,7 @@ tc(
     id: 'TC_eUICC_ES10b.NotificationSent_NothingToDelete',
     title: 'NotificationSent for a seqNumber that is not pending: nothingToDelete (1)',
     group,
+    iut: 'self',
     purpose: 'The nothingToDelete status reaches the LPA unchanged and nothing is removed.',
     requirement: 'SGP.22 5.7.11 (deleteNotificationStatus nothingToDelete 1)',
     requires: ['sgp26Trust'],

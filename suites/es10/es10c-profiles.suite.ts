@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { useRig } from '../framework/shared-rig.ts';
+import { euiccOf } from '../framework/fixtures.ts';
 import type { RigRuntime } from '../framework/rig-runtime.ts';
 import type { Es10Client } from '../../sim/lpa/es10.ts';
 import { DeleteProfileRequest, DisableProfileRequest, EnableProfileRequest, ProfileInfoListRequest, SetNicknameRequest } from '../../sim/rsp/es10c.ts';
@@ -115,6 +116,7 @@ tc(
     id: 'TC_eUICC_ES10c.GetProfilesInfo_All',
     title: 'GetProfilesInfo without criteria lists every profile with all its fields',
     group,
+    iut: 'self',
     purpose: 'The profile list (over 256 bytes: answered with 61xx and GET RESPONSE) reaches the LPA complete and as strict DER.',
     requirement: 'SGP.22 5.7.15 GetProfilesInfo; ProfileInfo E3',
     requires: ['sgp26Trust'],
@@ -139,7 +141,7 @@ tc(
       await c.step(2, async () => {
         const list = await profiles(es10);
         const by = new Map(list.map((p) => [iccidFromBytes(p.iccid!), p]));
-        if (rt.euicc) expect(list.length).toBe(3);
+        if (c.observe('cardState', 'the number of profiles on the card')) expect(list.length).toBe(3);
         const a = by.get(cat.a.iccid)!;
         const b = by.get(cat.b.iccid)!;
         const cc = by.get(cat.c.iccid)!;
@@ -164,6 +166,7 @@ tc(
     id: 'TC_eUICC_ES10c.GetProfilesInfo_ByIccid',
     title: 'GetProfilesInfo searched by ICCID returns that profile only',
     group,
+    iut: 'self',
     purpose: 'The searchCriteria iccid crosses the bridge and selects one profile.',
     requirement: 'SGP.22 5.7.15 (searchCriteria iccid 5A)',
     requires: ['sgp26Trust'],
@@ -193,6 +196,7 @@ tc(
     id: 'TC_eUICC_ES10c.GetProfilesInfo_ByAid',
     title: 'GetProfilesInfo searched by ISD-P AID returns that profile only',
     group,
+    iut: 'self',
     purpose: 'The searchCriteria isdpAid crosses the bridge and selects one profile.',
     requirement: 'SGP.22 5.7.15 (searchCriteria isdpAid 4F)',
     requires: ['sgp26Trust'],
@@ -216,6 +220,7 @@ tc(
     id: 'TC_eUICC_ES10c.GetProfilesInfo_ByClass',
     title: 'GetProfilesInfo searched by profile class returns the profiles of that class',
     group,
+    iut: 'self',
     purpose: 'The searchCriteria profileClass crosses the bridge and selects by class.',
     requirement: 'SGP.22 5.7.15 (searchCriteria profileClass 95)',
     requires: ['sgp26Trust'],
@@ -249,6 +254,7 @@ tc(
     id: 'TC_eUICC_ES10c.GetProfilesInfo_TagList',
     title: 'GetProfilesInfo with a tag list returns only the fields asked for',
     group,
+    iut: 'self',
     purpose: 'The tagList (one- and two-byte tags) crosses the bridge and shapes the answer.',
     requirement: 'SGP.22 5.7.15 (tagList 5C)',
     requires: ['sgp26Trust'],
@@ -287,6 +293,7 @@ tc(
     id: 'TC_eUICC_ES10c.EnableProfile_Ok',
     title: 'EnableProfile of a disabled profile: ok (0), the enabled one is disabled',
     group,
+    iut: 'self',
     purpose: 'The profile switch requested through the bridge happens and its result reaches the LPA.',
     requirement: 'SGP.22 5.7.16 EnableProfile (ok 0); 3.2.1 (the enabled profile is disabled first)',
     requires: ['sgp26Trust'],
@@ -305,7 +312,7 @@ tc(
       await c.step(2, async () => {
         const s = await states(es10);
         expect([s.get(cat.a.iccid), s.get(cat.b.iccid), s.get(cat.c.iccid)]).toEqual([0, 0, 1]);
-        if (rt.euicc) expect(rt.euicc.state.enabledProfile()?.iccid).toBe(cat.c.iccid);
+        if (c.observe('cardState', 'the enabled profile on the card')) expect(euiccOf(rt).state.enabledProfile()?.iccid).toBe(cat.c.iccid);
       });
       await c.step(3, async () => {
         const r = await es10.listNotification();
@@ -323,6 +330,7 @@ tc(
     id: 'TC_eUICC_ES10c.EnableProfile_ByAid',
     title: 'EnableProfile by ISD-P AID: ok (0)',
     group,
+    iut: 'self',
     purpose: 'The isdpAid alternative of the profile identifier crosses the bridge.',
     requirement: 'SGP.22 5.7.16 (profileIdentifier isdpAid)',
     requires: ['sgp26Trust'],
@@ -339,7 +347,7 @@ tc(
       await c.step(1, async () => expect(await raw(es10, 'ES10c.EnableProfile', enableReq({ isdpAid: cat.b.isdpAid }))).toBe('BF3103800100'));
       await c.step(2, async () => {
         expect((await profiles(es10, { isdpAid: hexToBytes(cat.b.isdpAid) }))[0]?.profileState).toBe(1);
-        if (rt.euicc) expect(stateOf(rt, cat.b.iccid)).toBe('enabled');
+        if (c.observe('cardState', 'the profile states on the card')) expect(stateOf(rt, cat.b.iccid)).toBe('enabled');
       });
     });
   },
@@ -350,6 +358,7 @@ tc(
     id: 'TC_eUICC_ES10c.EnableProfile_NotFound',
     title: 'EnableProfile of an unknown ICCID: iccidOrAidNotFound (1)',
     group,
+    iut: 'self',
     purpose: 'The not-found code reaches the LPA unchanged and nothing changes.',
     requirement: 'SGP.22 5.7.16 (iccidOrAidNotFound 1)',
     requires: ['sgp26Trust'],
@@ -377,6 +386,7 @@ tc(
     id: 'TC_eUICC_ES10c.EnableProfile_NotDisabled',
     title: 'EnableProfile of the enabled profile: profileNotInDisabledState (2)',
     group,
+    iut: 'self',
     purpose: 'The state error reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.16 (profileNotInDisabledState 2)',
     requires: ['sgp26Trust'],
@@ -389,7 +399,7 @@ tc(
     await withBridge(c, rt, async (es10) => {
       await c.step(1, async () => {
         expect(await raw(es10, 'ES10c.EnableProfile', enableReq({ iccid: cat.a.iccid }))).toBe('BF3103800102');
-        if (rt.euicc) expect(stateOf(rt, cat.a.iccid)).toBe('enabled');
+        if (c.observe('cardState', 'the profile states on the card')) expect(stateOf(rt, cat.a.iccid)).toBe('enabled');
       });
     });
   },
@@ -400,6 +410,7 @@ tc(
     id: 'TC_eUICC_ES10c.EnableProfile_Ppr1',
     title: 'EnableProfile while the enabled profile has PPR1: disallowedByPolicy (3)',
     group,
+    iut: 'self',
     purpose: 'Enabling another profile would disable a PPR1 profile: the policy refusal reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.16 (disallowedByPolicy 3), 2.9 PPR1 (disabling not allowed)',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -428,6 +439,7 @@ tc(
     id: 'TC_eUICC_ES10c.EnableProfile_CatBusy',
     title: 'EnableProfile while the CAT is busy: catBusy (5)',
     group,
+    iut: 'self',
     purpose: 'The catBusy refusal reaches the LPA unchanged and nothing changes.',
     requirement: 'SGP.22 5.7.16 (catBusy 5)',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -457,6 +469,7 @@ tc(
     id: 'TC_eUICC_ES10c.DisableProfile_Ok',
     title: 'DisableProfile of the enabled profile: ok (0)',
     group,
+    iut: 'self',
     purpose: 'The disable requested through the bridge happens and its result reaches the LPA.',
     requirement: 'SGP.22 5.7.17 DisableProfile (ok 0)',
     requires: ['sgp26Trust'],
@@ -476,7 +489,7 @@ tc(
         const r = await es10.listNotification(['notificationDisable']);
         if (!('notificationMetadataList' in r)) throw new Error('listNotificationsResultError');
         expect(r.notificationMetadataList.map((m) => iccidFromBytes(m.iccid!))).toContain(cat.a.iccid);
-        if (rt.euicc) expect(rt.euicc.state.enabledProfile()).toBeUndefined();
+        if (c.observe('cardState', 'no enabled profile on the card')) expect(euiccOf(rt).state.enabledProfile()).toBeUndefined();
       });
     });
   },
@@ -487,6 +500,7 @@ tc(
     id: 'TC_eUICC_ES10c.DisableProfile_NotFound',
     title: 'DisableProfile of an unknown ICCID: iccidOrAidNotFound (1)',
     group,
+    iut: 'self',
     purpose: 'The not-found code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.17 (iccidOrAidNotFound 1)',
     requires: ['sgp26Trust'],
@@ -510,6 +524,7 @@ tc(
     id: 'TC_eUICC_ES10c.DisableProfile_NotEnabled',
     title: 'DisableProfile of a disabled profile: profileNotInEnabledState (2)',
     group,
+    iut: 'self',
     purpose: 'The state error reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.17 (profileNotInEnabledState 2)',
     requires: ['sgp26Trust'],
@@ -533,6 +548,7 @@ tc(
     id: 'TC_eUICC_ES10c.DisableProfile_Ppr1',
     title: 'DisableProfile of an enabled PPR1 profile: disallowedByPolicy (3)',
     group,
+    iut: 'self',
     purpose: 'The PPR1 refusal reaches the LPA unchanged and the profile stays enabled.',
     requirement: 'SGP.22 5.7.17 (disallowedByPolicy 3), 2.9 PPR1',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -556,6 +572,7 @@ tc(
     id: 'TC_eUICC_ES10c.DisableProfile_CatBusy',
     title: 'DisableProfile while the CAT is busy: catBusy (5)',
     group,
+    iut: 'self',
     purpose: 'The catBusy refusal reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.17 (catBusy 5)',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -585,6 +602,7 @@ tc(
     id: 'TC_eUICC_ES10c.DeleteProfile_Ok',
     title: 'DeleteProfile of a disabled profile: ok (0), the profile is gone',
     group,
+    iut: 'self',
     purpose: 'The deletion requested through the bridge happens and its result reaches the LPA.',
     requirement: 'SGP.22 5.7.18 DeleteProfile (ok 0)',
     requires: ['sgp26Trust'],
@@ -604,7 +622,7 @@ tc(
         const r = await es10.listNotification(['notificationDelete']);
         if (!('notificationMetadataList' in r)) throw new Error('listNotificationsResultError');
         expect(r.notificationMetadataList.map((m) => iccidFromBytes(m.iccid!))).toContain(cat.b.iccid);
-        if (rt.euicc) expect(rt.euicc.state.profile(cat.b.iccid)).toBeUndefined();
+        if (c.observe('cardState', 'the profile deleted from the card')) expect(euiccOf(rt).state.profile(cat.b.iccid)).toBeUndefined();
       });
     });
   },
@@ -615,6 +633,7 @@ tc(
     id: 'TC_eUICC_ES10c.DeleteProfile_NotFound',
     title: 'DeleteProfile of an unknown ISD-P AID: iccidOrAidNotFound (1)',
     group,
+    iut: 'self',
     purpose: 'The not-found code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.18 (iccidOrAidNotFound 1)',
     requires: ['sgp26Trust'],
@@ -643,6 +662,7 @@ tc(
     id: 'TC_eUICC_ES10c.DeleteProfile_Enabled',
     title: 'DeleteProfile of the enabled profile: profileNotInDisabledState (2)',
     group,
+    iut: 'self',
     purpose: 'The state error reaches the LPA unchanged and the profile stays.',
     requirement: 'SGP.22 5.7.18 (profileNotInDisabledState 2)',
     requires: ['sgp26Trust'],
@@ -666,6 +686,7 @@ tc(
     id: 'TC_eUICC_ES10c.DeleteProfile_Ppr2',
     title: 'DeleteProfile of a PPR2 profile: disallowedByPolicy (3)',
     group,
+    iut: 'self',
     purpose: 'The PPR2 refusal reaches the LPA unchanged and the profile stays.',
     requirement: 'SGP.22 5.7.18 (disallowedByPolicy 3), 2.9 PPR2 (deletion not allowed)',
     requires: ['emulatedEuicc', 'sgp26Trust'],
@@ -697,6 +718,7 @@ tc(
     id: 'TC_eUICC_ES10c.SetNickname_Ok',
     title: 'SetNickname with a non-ASCII nickname: ok (0), shown by GetProfilesInfo',
     group,
+    iut: 'self',
     purpose: 'A UTF-8 nickname with multi-byte characters crosses the bridge unchanged in both directions.',
     requirement: 'SGP.22 5.7.21 SetNickname (ok 0); profileNickname UTF8String (SIZE(0..64))',
     requires: ['sgp26Trust'],
@@ -714,7 +736,7 @@ tc(
       await c.step(1, async () => expect(await raw(es10, 'ES10c.SetNickname', SetNicknameRequest.encode({ iccid: iccidToBytes(cat.c.iccid), profileNickname: nickname }))).toBe('BF2903800100'));
       await c.step(2, async () => {
         expect((await profiles(es10, { iccid: cat.c.iccid }))[0]?.profileNickname).toBe(nickname);
-        if (rt.euicc) expect(rt.euicc.state.profile(cat.c.iccid)?.nickname).toBe(nickname);
+        if (c.observe('cardState', 'the nickname stored on the card')) expect(euiccOf(rt).state.profile(cat.c.iccid)?.nickname).toBe(nickname);
       });
     });
   },
@@ -725,6 +747,7 @@ tc(
     id: 'TC_eUICC_ES10c.SetNickname_NotFound',
     title: 'SetNickname of an unknown ICCID: iccidNotFound (1)',
     group,
+    iut: 'self',
     purpose: 'The not-found code reaches the LPA unchanged.',
     requirement: 'SGP.22 5.7.21 (iccidNotFound 1)',
     requires: ['sgp26Trust'],
@@ -748,6 +771,7 @@ tc(
     id: 'TC_eUICC_ES10c.GetEID_Value',
     title: 'GetEID returns the 32-digit EID of the eUICC',
     group,
+    iut: 'self',
     purpose: 'The EID (what every LPA reads first) reaches the LPA byte for byte.',
     requirement: 'SGP.22 5.7.20 GetEID (BF3E { 5C 01 5A } -> BF3E { 5A 10 EID })',
     initialConditions: ['an ES10 session through the bridge'],
@@ -760,12 +784,11 @@ tc(
         const r = await raw(es10, 'ES10c.GetEID', hexToBytes('BF3E035C015A'));
         expect(r).toMatch(/^BF3E125A10(89[0-9]{30})$/);
         const eid = r.slice(10);
-        if (rt.euicc) expect(eid).toBe(rt.euicc.eid);
+        if (c.observe('cardEid', "the card's EID")) expect(eid).toBe(rt.cardEid);
         const mod = eid.split('').reduce((acc, d) => (acc * 10 + Number(d)) % 97, 0);
         expect(mod).toBe(1);
       });
     });
   },
 );
-
 

@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, firstPersonality, loadRig, type Capability, type Rig } from '../../rigs/rig.ts';
+import { capabilitiesOf, firstPersonality, loadRig, observationsOf, type Capability, type Observation, type Rig } from '../../rigs/rig.ts';
 
 export const ENV = {
   rigFile: 'BRIDGELAB_RIG_FILE',
@@ -17,17 +17,24 @@ export const ENV = {
 export interface SuiteEnv {
   rig: Rig;
   capabilities: ReadonlySet<Capability>;
+  /** what the rig can see besides the LPA's side (observationsOf) */
+  observations: ReadonlySet<Observation>;
   personality: string;
   reportDir: string;
 }
 
 let cached: SuiteEnv | undefined;
 
+/** The environment of a run of `rig`: its capabilities and observations follow from its parts. */
+export function envFor(rig: Rig, personality: string, reportDir: string): SuiteEnv {
+  return { rig, capabilities: capabilitiesOf(rig), observations: observationsOf(rig), personality, reportDir };
+}
+
 export function suiteEnv(): SuiteEnv {
   if (cached) return cached;
   const rig = loadRig(process.env[ENV.rigFile] ?? 'virtual');
   const personality = process.env[ENV.personality] ?? (rig.modem.kind === 'fake' ? firstPersonality(rig.modem.personality) : (rig.modem.personality ?? 'unknown'));
   const reportDir = process.env[ENV.reportDir] ?? mkdtempSync(join(tmpdir(), 'bridgelab-suite-'));
-  cached = { rig, capabilities: capabilitiesOf(rig), personality, reportDir };
+  cached = envFor(rig, personality, reportDir);
   return cached;
 }

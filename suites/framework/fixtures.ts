@@ -3,7 +3,9 @@
 // case (so cases never compete for the default inventory), the test LPA over the bridge
 // (RigRuntime.openLpa, with an optional APDU hook to interrupt a download at a chosen
 // point of the Bound Profile Package, SGP.22 2.5.5), typed error expectations, and
-// decoders for what the eUICC stores (ProfileInstallationResult, SGP.22 5.7.6).
+// decoders for what the eUICC stores (ProfileInstallationResult, SGP.22 5.7.6), and the
+// checks on the card side that only a rig with the emulated eUICC can make (they ask
+// the case, CaseRun.observe, and make their step 'not verifiable' elsewhere).
 import { expect } from 'vitest';
 import { decode } from '../../sim/rsp/der.ts';
 import { ProfileInstallationResult } from '../../sim/rsp/es10b.ts';
@@ -148,27 +150,32 @@ export function pirError(der: Uint8Array): { bppCommandId: number; errorReason: 
 }
 
 /** Nothing left on the emulated card of a download that did not complete. */
-export function expectNoProfile(rt: RigRuntime, iccid: string): void {
-  if (!rt.euicc) return;
-  expect(rt.euicc.state.profiles().map((p) => p.iccid)).not.toContain(iccid);
-  expect(rt.euicc.state.bppInProgress()).toBeUndefined();
+export function expectNoProfile(c: CaseRun, rt: RigRuntime, iccid: string): void {
+  if (!c.observe('cardState', `no profile ${iccid} and no BPP in progress left on the card`)) return;
+  const euicc = euiccOf(rt);
+  expect(euicc.state.profiles().map((p) => p.iccid)).not.toContain(iccid);
+  expect(euicc.state.bppInProgress()).toBeUndefined();
 }
 
 /** Only the logical channels the card has after a reset (the basic channel) are left open. */
-export function expectNoOpenLogicalChannel(rt: RigRuntime): void {
-  if (!rt.euicc) return;
-  expect(rt.euicc.card.openChannels().filter((c) => c !== 0)).toEqual([]);
+export function expectNoOpenLogicalChannel(c: CaseRun, rt: RigRuntime): void {
+  if (!c.observe('cardState', 'no logical channel left open on the card')) return;
+  expect(euiccOf(rt).card.openChannels().filter((n) => n !== 0)).toEqual([]);
 }
 
-/** The ES10 STORE DATA commands the card received (modem-card hop), by the tag of their first block. */
-export function cardCommandTags(rt: RigRuntime): string[] {
+/**
+ * The ES10 STORE DATA commands the card received (modem-card hop), by the tag of their
+ * first block; undefined when the rig cannot see that hop (`why`: what the caller checks).
+ */
+export function cardCommandTags(c: CaseRun, rt: RigRuntime, why: string): string[] | undefined {
+  if (!c.observe('cardSide', why)) return undefined;
   const out: string[] = [];
   for (const e of rt.trace.events) {
     if (e.kind !== 'apdu' || e.hop !== 'modem-card') continue;
-    const c = e.command;
+    const capdu = e.command;
     // STORE DATA, first block (P2 = 00): the ES10 tag starts the data
-    if (c.length > 6 && c[1] === 0xe2 && c[3] === 0x00) {
-      const data = c.subarray(5);
+    if (capdu.length > 6 && capdu[1] === 0xe2 && capdu[3] === 0x00) {
+      const data = capdu.subarray(5);
       out.push(toHex(data[0] === 0xbf ? data.subarray(0, 2) : data.subarray(0, 1)).toUpperCase());
     }
   }

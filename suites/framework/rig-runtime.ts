@@ -3,9 +3,10 @@
 // embedded SM-DP+) are started here, and the real ones (bridge at host:port, card
 // eUICC behind a real modem) are only connected to. Every hop the rig can see is
 // tapped into the current case's Trace: LPA<->bridge APDUs (vpcd), AT lines (fake
-// modem side), modem<->card APDUs (emulated card), ES9+/ES11 HTTP.
+// modem side), modem<->card APDUs (emulated card), ES9+/ES11 HTTP, and the bridge's own
+// output (an external bridge's stdout/stderr, the built-in bridge's trace events).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +21,10 @@ import { Lpa, type LpaOptions } from '../../sim/lpa/flows.ts';
 import type { RspHttpOptions } from '../../sim/lpa/rsp-http.ts';
 import type { Es10Options } from '../../sim/lpa/es10.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../../sim/smdp/index.ts';
-import { Trace } from '../../sim/trace/trace.ts';
+import { BRIDGE_LOG_SOURCE, Trace } from '../../sim/trace/trace.ts';
+import { writeFileAtomic } from '../../sim/store/atomic-file.ts';
 import type { SuiteEnv } from './env.ts';
+import { externalBridgeIdentity, hostIdentity, toolIdentity, type BridgeIdentity, type ModemIdentityRecord, type RigIdentity } from './identity.ts';
 
 export interface RigParts {
   euicc?: EuiccOptions;
@@ -49,6 +52,20 @@ export interface OpenLpaOptions extends LpaOptions {
   /** runs before every C-APDU (through the bridge, not around it) */
   beforeApdu?: ApduHook;
   commandTimeoutMs?: number;
+}
+
+/** A bridge process the rig launched that exited, or never listened, before serving an LPA. */
+export class BridgeStartError extends Error {
+  override readonly name = 'BridgeStartError';
+  constructor(
+    message: string,
+    /** the exit code (null: still running, did not listen in time) */
+    readonly exitCode: number | null,
+    /** its last output lines */
+    readonly output: readonly string[],
+  ) {
+    super(message);
+  }
 }
 
 export class RigRuntime {
@@ -83,6 +100,12 @@ export class RigRuntime {
 
   get personality(): string {
     return this.env.personality;
+  }
+
+  /** The EID of the rig's card, when the rig knows it (emulated card, or euicc.eid of a card rig). */
+  get cardEid(): string | undefined {
+    const e = this.env.rig.euicc;
+    return this.euicc?.eid ?? (e.kind === 'card' ? e.eid : undefined);
   }
 
   /** vpcd address of the bridge when it listens for the LPA */
@@ -157,7 +180,7 @@ export class RigRuntime {
         serial: { path: this.pty.path, baudRate: rig.modem.kind === 'fake' ? (rig.modem.baud ?? 115200) : 115200 },
         listen: { host: '127.0.0.1', port: 0 },
         onTrace: (e) => {
-          if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log('bridge', JSON.stringify(e));
+          if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log(BRIDGE_LOG_SOURCE, JSON.stringify(e));
         },
         ...this.parts.bridge,
       });
@@ -170,8 +193,9 @@ export class RigRuntime {
       const i = b.address.lastIndexOf(':');
       this.bridgeAddress = { host: b.address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(b.address.slice(i + 1)) };
     } else {
-      await this.launchExternalBridge();
+      // registered first: a bridge that never listens is still stopped when the start fails
       this.cleanups.push(() => this.stopExternalBridge());
+      await this.launchExternalBridge();
     }
   }
 
@@ -185,14 +209,17 @@ export class RigRuntime {
     const child = spawn('/bin/sh', ['-c', `exec ${command}`], { cwd: b.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.bridgeProcess = child;
     const keep = (d: Buffer) => {
-      this.bridgeLog.push(...d.toString().split('\n').filter(Boolean));
+      const lines = d.toString().split('\n').map((l) => l.replace(/\r$/, '')).filter(Boolean);
+      // the bridge's output while a case runs is evidence of that case (bridge.log)
+      for (const line of lines) this.trace.log(BRIDGE_LOG_SOURCE, line);
+      this.bridgeLog.push(...lines);
       if (this.bridgeLog.length > 2000) this.bridgeLog.splice(0, this.bridgeLog.length - 2000);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     if (b.lpaLink === 'bridge-listens') {
       this.bridgeAddress = { host: '127.0.0.1', port };
-      await waitForPort('127.0.0.1', port, b.startupTimeoutMs, child, () => this.bridgeLog.slice(-5).join(' | '));
+      await waitForPort('127.0.0.1', port, b.startupTimeoutMs, child, () => this.bridgeLog.slice(-5));
     }
   }
 
@@ -223,7 +250,7 @@ export class RigRuntime {
         serial: { path: this.pty!.path, baudRate: rig.modem.kind === 'fake' ? (rig.modem.baud ?? 115200) : 115200 },
         listen: { host: '127.0.0.1', port: this.bridgeAddress!.port },
         onTrace: (e) => {
-          if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log('bridge', JSON.stringify(e));
+          if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log(BRIDGE_LOG_SOURCE, JSON.stringify(e));
         },
         ...this.parts.bridge,
       });
@@ -386,24 +413,49 @@ export class RigRuntime {
     }
   }
 
-  /** Identity of the modem and bridge as read by the bridge (ATI, +CGMR...). */
-  identity(): Record<string, unknown> {
+  /**
+   * Identity of what this rig certifies: bridgelab and the host, the bridge, the modem
+   * (ATI, +CGMR) and the card's EID as the rig sees them. On a card eUICC the EID is read
+   * through the bridge (GetEID), so this opens an LPA session there.
+   */
+  async identity(): Promise<RigIdentity> {
+    const { rig } = this.env;
+    const b = rig.bridge;
+    const bridge: BridgeIdentity = b.kind === 'external' ? externalBridgeIdentity(b.command, b.cwd ?? process.cwd()) : b.kind === 'running' ? { kind: 'running', address: b.address } : { kind: 'builtin' };
+    const modem: ModemIdentityRecord = this.bridge
+      ? { source: 'bridge detection', identity: this.bridge.report.identity, detection: this.bridge.report.detection }
+      : this.modem
+        ? { source: 'fake modem personality', identity: { ati: this.modem.personality.identity.ati, manufacturer: this.modem.personality.identity.manufacturer, model: this.modem.personality.identity.model, revision: this.modem.personality.identity.revision } }
+        : { source: 'not observable', note: `the bridge on the device owns the modem's port (${rig.modem.kind === 'serial' ? rig.modem.path : 'unknown'}); declared personality ${rig.modem.personality ?? 'none'}` };
+    let eid: Pick<RigIdentity, 'eid' | 'eidError'>;
+    if (this.euicc) eid = { eid: this.euicc.eid };
+    else eid = await this.withLpa((lpa) => lpa.es10.getEid()).then((value) => ({ eid: value }), (err: Error) => ({ eidError: `GetEID through the bridge failed: ${err.message}` }));
     return {
-      rig: this.env.rig.name,
+      rig: rig.name,
       personality: this.env.personality,
-      ...(this.bridge ? { modem: this.bridge.report } : {}),
-      ...(this.bridgeProcess ? { bridgeCommand: this.env.rig.bridge.kind === 'external' ? this.env.rig.bridge.command : undefined } : {}),
-      ...(this.euicc ? { eid: this.euicc.eid } : {}),
+      bridgelab: toolIdentity(),
+      host: hostIdentity(),
+      bridge,
+      modem,
+      ...eid,
       ...(this.smdp ? { smdp: { address: this.smdp.address, oid: this.smdp.smdpOid } } : {}),
     };
   }
 
-  /** Record the identity once per personality for summary.json. */
-  recordIdentity(): void {
+  /**
+   * Record the identity in identity.json of the report, once per personality (the first
+   * suite file of a pass to start its rig records it; the file is replaced atomically, so
+   * suite files starting at once never read it half-written).
+   */
+  async recordIdentity(): Promise<void> {
     const file = join(this.env.reportDir, 'identity.json');
-    const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-    all[this.env.personality] = this.identity();
-    writeFileSync(file, JSON.stringify(all, null, 1));
+    const read = (): Record<string, RigIdentity> => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, RigIdentity>) : {});
+    if (read()[this.env.personality]) return;
+    const identity = await this.identity();
+    const all = read();
+    if (all[this.env.personality]) return;
+    all[this.env.personality] = identity;
+    writeFileAtomic(file, JSON.stringify(all, null, 1), 0o644);
   }
 
   /** Lines the external bridge printed (stdout+stderr), last first-class evidence when it misbehaves. */
@@ -432,10 +484,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(host: string, port: number, timeoutMs: number, child: ChildProcess, lastOutput: () => string): Promise<void> {
+async function waitForPort(host: string, port: number, timeoutMs: number, child: ChildProcess, lastOutput: () => string[]): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // output arrives on its pipes after the exit is seen: give it a moment before quoting it
+  const settle = () => new Promise((r) => setTimeout(r, 50));
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the bridge process exited with code ${child.exitCode} before listening: ${lastOutput()}`);
+    if (child.exitCode !== null) {
+      await settle();
+      throw new BridgeStartError(`the bridge process exited with code ${child.exitCode} before listening on ${host}:${port}`, child.exitCode, lastOutput());
+    }
     const ok = await new Promise<boolean>((resolve) => {
       const s = createConnection({ host, port });
       s.once('connect', () => {
@@ -445,7 +502,7 @@ async function waitForPort(host: string, port: number, timeoutMs: number, child:
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`the bridge did not listen on ${host}:${port} within ${timeoutMs} ms: ${lastOutput()}`);
+    if (Date.now() > deadline) throw new BridgeStartError(`the bridge did not listen on ${host}:${port} within ${timeoutMs} ms`, null, lastOutput());
     await new Promise((r) => setTimeout(r, 100));
   }
 }

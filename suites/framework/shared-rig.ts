@@ -1,11 +1,13 @@
 // One rig runtime per suite file: started before the first case, stopped after
 // the last, with each case's trace swapped in. Starting the parts (SM-DP+ TLS
 // identity, PTY modem, bridge detection) per file instead of per case keeps a
-// full certification run short; cases that need a clean card ask for one.
+// full certification run short; cases that need a clean card ask for one. A rig that
+// does not start makes every case of the file Inconclusive (SGP.23: the initial
+// conditions could not be established), with the one reason why.
 import { afterAll, beforeAll } from 'vitest';
 import { suiteEnv } from './env.ts';
 import { RigRuntime, type RigParts } from './rig-runtime.ts';
-import type { CaseRun } from './case.ts';
+import { SetupFailure, type CaseRun } from './case.ts';
 
 export interface SharedRig {
   /** the runtime, with its trace bound to the case `c` */
@@ -18,7 +20,7 @@ export function useRig(parts: RigParts = {}): SharedRig {
   beforeAll(async () => {
     try {
       rt = await RigRuntime.start(suiteEnv(), parts);
-      rt.recordIdentity();
+      await rt.recordIdentity();
     } catch (err) {
       startError = err as Error;
     }
@@ -27,7 +29,7 @@ export function useRig(parts: RigParts = {}): SharedRig {
     await rt?.close();
   }, 60_000);
   return (c: CaseRun) => {
-    if (!rt) throw new Error(`the rig did not start: ${startError?.message ?? 'unknown error'}`);
+    if (!rt) throw new SetupFailure(`the rig did not start: ${startError?.message ?? 'unknown error'}`, { cause: startError });
     rt.trace = c.trace;
     return rt;
   };

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../sim/store/atomic-file.ts';
+import type { LineRange, TraceLog as EvidenceLog } from '../../sim/trace/trace.ts';
 
 export type Verdict = 'Pass' | 'Fail' | 'Inconclusive' | 'N/A';
 export const VERDICTS: readonly Verdict[] = ['Pass', 'Fail', 'Inconclusive', 'N/A'];
@@ -28,14 +29,8 @@ export type Iut = 'bridge' | 'self';
  */
 export type StepStatus = 'pass' | 'fail' | 'not-run' | 'not-verifiable';
 
-/** 1-based inclusive line numbers in one evidence file. */
-export interface LineRange {
-  from: number;
-  to: number;
-}
-
-/** The evidence files a step's exchanges can be located in. */
-export type EvidenceLog = 'apduLog' | 'atLog' | 'httpLog' | 'bridgeLog';
+/** 1-based inclusive line numbers in one evidence file (LineRange), and the evidence files a step's exchanges can be located in (EvidenceLog). */
+export type { LineRange, EvidenceLog };
 
 export interface StepResult {
   n: number;
@@ -116,4 +111,13 @@ export function totals(results: readonly CaseResult[]): Totals {
 /** Totals of the bridge's cases and, apart, of bridgelab's self-checks. */
 export function totalsByIut(results: readonly CaseResult[]): Record<Iut, Totals> {
   return { bridge: totals(results.filter((r) => r.iut === 'bridge')), self: totals(results.filter((r) => r.iut === 'self')) };
+}
+
+/**
+ * Exit code of a run for the bridge: 0 when bridge cases were applicable and none failed or
+ * was inconclusive; self-checks never decide it.
+ */
+export function bridgeExitCode(results: readonly CaseResult[]): number {
+  const t = totalsByIut(results).bridge;
+  return t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0;
 }

@@ -55,6 +55,7 @@ for (const variant of INVALID_VARIANTS.euicc) {
       id: `TC_SM-DP+_ES9+.AuthenticateClient_${cap(variant)}EuiccCertificate`,
       title: `an eUICC certificate ${WHAT[variant]} is refused by AuthenticateClient (${subject}/${reason})`,
       group,
+      iut: 'self',
       purpose: 'The SM-DP+ authenticates the eUICC behind the bridge: an invalid eUICC or EUM certificate ends the download before any profile is bound.',
       requirement: `SGP.22 5.6.3 AuthenticateClient (${subject}/${reason} ${meaning}), 4.5.2.1; SGP.26 invalid variant '${variant}'`,
       initialConditions: [`a fresh emulated eUICC whose certificate (P-256) is issueInvalid('euicc', '${variant}'), announcing the SGP.26 CI`, 'a released order'],
@@ -94,7 +95,7 @@ for (const variant of INVALID_VARIANTS.euicc) {
           expect(smdpOf(rt).state.order(order.iccid)?.downloadAttempts).toBe(0);
         });
         await c.step(3, () => {
-          expectNoProfile(rt, order.iccid);
+          expectNoProfile(c, rt, order.iccid);
           expect(rt.euicc!.state.notifications()).toEqual([]);
         });
       } finally {
@@ -109,6 +110,7 @@ tc(
     id: 'TC_SM-DP+_ES9+.AuthenticateClient_ServerChallengeMismatch',
     title: 'an euiccSigned1 over another serverChallenge is refused by the SM-DP+ (8.1/6.1)',
     group,
+    iut: 'self',
     purpose: 'The SM-DP+ binds the eUICC answer to the challenge it issued: a validly signed answer to another challenge is not accepted.',
     requirement: 'SGP.22 5.6.3 AuthenticateClient (8.1/6.1 eUICC signature invalid or serverChallenge invalid), 3.1.2',
     initialConditions: ['clean eUICC trusting the SGP.26 CI', 'a released order'],
@@ -165,6 +167,7 @@ tc(
     id: 'TC_SM-DP+_ES9+.AuthenticateClient_Replayed',
     title: 'replaying the AuthenticateClient request of a completed download is refused as an unknown transaction (8.10.1/3.9)',
     group,
+    iut: 'self',
     purpose: 'A recorded eUICC authentication cannot be replayed to the SM-DP+ to obtain another profile binding.',
     requirement: 'SGP.22 5.6.3 (8.10.1/3.9 TransactionId unknown), 3.1.3 session state',
     initialConditions: ['clean eUICC', 'a released order downloaded through the bridge, the ES9+ requests recorded'],
@@ -200,6 +203,7 @@ tc(
     id: 'TC_SM-DP+_ES9+.GetBoundProfilePackage_Replayed',
     title: 'replaying GetBoundProfilePackage of a completed download gets no BPP (8.10.1/3.9)',
     group,
+    iut: 'self',
     purpose: 'A recorded PrepareDownload response cannot fetch the profile package again once the session ended.',
     requirement: 'SGP.22 5.6.2 (8.10.1/3.9 TransactionId unknown), 3.1.3',
     initialConditions: ['clean eUICC', 'a released order downloaded through the bridge, the ES9+ requests recorded'],

@@ -1,5 +1,5 @@
 // Negative and security: the LPA link protected with TLS-PSK (RFC 4279 suites on TLS 1.2,
-// sim/bridge/bridge.ts PskOptions). This file runs its own rig whose built-in bridge listens
+// the reference bridge's TLS-PSK option, bridge requirement BR-11). This file runs its own rig whose built-in bridge listens
 // with a PSK: an LPA without the key (plain vpcd), with a wrong key or an unknown identity
 // gets no APDU through to the card; with the key the ES10 session works. TLS-PSK is an
 // option of the built-in bridge: on a rig with another bridge the cases are N/A.
@@ -68,8 +68,9 @@ tc(
     id: 'TC_LPA-Bridge_Security.Psk_PlainLpaRefused',
     title: 'an LPA speaking plain vpcd to a TLS-PSK bridge gets no ATR and no APDU through',
     group,
+    iut: 'bridge', // the bridge terminates TLS-PSK (RFC 4279) towards the LPA
     purpose: 'With TLS-PSK on, the bridge serves nobody who does not hold the key, not even the ATR.',
-    requirement: 'bridgelab bridge contract (sim/bridge/bridge.ts: "without the key an LPA cannot exchange a single APDU"); RFC 4279',
+    requirement: 'bridge requirement BR-11 (without the key an LPA cannot exchange a single APDU); RFC 4279',
     initialConditions: ['the built-in bridge listening with TLS-PSK (identity bridgelab-lpa, 32-byte key)'],
     steps: [
       { action: 'connect with plain TCP and send power-on / GET ATR', expected: 'VpcdTransportError: the bridge closes the link (no ATR)' },
@@ -108,8 +109,9 @@ tc(
     id: 'TC_LPA-Bridge_Security.Psk_WrongKey',
     title: 'an LPA with the right PSK identity but another key fails the TLS handshake',
     group,
+    iut: 'bridge', // the bridge terminates TLS-PSK (RFC 4279) towards the LPA
     purpose: 'Knowing the identity is not enough.',
-    requirement: 'RFC 4279 (PSK key exchange), bridgelab bridge TLS-PSK',
+    requirement: 'RFC 4279 (PSK key exchange); bridge requirement BR-11',
     initialConditions: ['the built-in bridge listening with TLS-PSK'],
     steps: [
       { action: 'TLS-PSK handshake with identity bridgelab-lpa and another random 32-byte key', expected: 'the handshake fails' },
@@ -133,8 +135,9 @@ tc(
     id: 'TC_LPA-Bridge_Security.Psk_UnknownIdentity',
     title: 'an LPA with an unknown PSK identity fails the TLS handshake',
     group,
+    iut: 'bridge', // the bridge terminates TLS-PSK (RFC 4279) towards the LPA
     purpose: 'The bridge only accepts the identity it was configured with.',
-    requirement: 'RFC 4279 (psk_identity), bridgelab bridge TLS-PSK',
+    requirement: 'RFC 4279 (psk_identity); bridge requirement BR-11',
     initialConditions: ['the built-in bridge listening with TLS-PSK'],
     steps: [
       { action: 'TLS-PSK handshake with identity other-lpa and the configured key', expected: 'the handshake fails' },
@@ -158,8 +161,9 @@ tc(
     id: 'TC_LPA-Bridge_Security.Psk_WithKey',
     title: 'an LPA holding the PSK opens its ES10 session through the TLS-PSK bridge and reads the EID',
     group,
+    iut: 'bridge', // the bridge terminates TLS-PSK (RFC 4279) towards the LPA
     purpose: 'TLS-PSK protects the link without changing what the LPA can do.',
-    requirement: 'bridgelab bridge TLS-PSK; SGP.22 5.7.20 GetEID',
+    requirement: 'bridge requirement BR-11 (with the key, an ordinary session); RFC 4279; SGP.22 5.7.20 GetEID',
     initialConditions: ['the built-in bridge listening with TLS-PSK'],
     steps: [
       { action: 'TLS-PSK handshake with the configured identity and key, power-on and GET ATR', expected: 'the ATR' },
@@ -180,7 +184,7 @@ tc(
         const lpa = await Lpa.open(t, { es10: { blockSize: rt.env.rig.lpa.storeDataBlockSize } });
         try {
           const eid = await lpa.es10.getEid();
-          if (rt.euicc) expect(eid).toBe(rt.euicc.eid);
+          if (c.observe('cardEid', "the card's EID")) expect(eid).toBe(rt.cardEid);
           else expect(eid).toMatch(/^\d{32}$/);
         } finally {
           await lpa.close();

@@ -19,7 +19,7 @@ import { AuthenticateServerResponse } from '../../sim/rsp/es10b.ts';
 import { AuthenticateErrorCode, DownloadErrorCode } from '../../sim/rsp/results.ts';
 import type { Es10Client } from '../../sim/lpa/es10.ts';
 import { toHex } from '../../sim/bytes.ts';
-import { cleanRig, cardCommandTags, restoreRig, withLpa, withCleanRig } from '../framework/fixtures.ts';
+import { cleanRig, cardCommandTags, restoreRig, withLpa, withCleanRig, euiccOf } from '../framework/fixtures.ts';
 import { authenticateServerRequest, CURVE_OF, curveFor, prepareDownloadRequest, random16, sgp26CiKeyId, sgp26Signer, signerOf, type CurveTag, type Signer } from './rogue-smdp.ts';
 
 const rig = useRig();
@@ -81,11 +81,11 @@ function decodeAuth(der: Uint8Array): { ok: true; euiccSignature1: Uint8Array; t
 }
 
 /** Nothing on the card changed: no profile, no notification, no BPP. */
-function expectCardUntouched(rt: RigRuntime): void {
-  if (!rt.euicc) return;
-  expect(rt.euicc.state.profiles()).toEqual([]);
-  expect(rt.euicc.state.notifications()).toEqual([]);
-  expect(rt.euicc.state.bppInProgress()).toBeUndefined();
+function expectCardUntouched(c: CaseRun, rt: RigRuntime): void {
+  if (!c.observe('cardState', 'no profile, notification or BPP on the card')) return;
+  expect(euiccOf(rt).state.profiles()).toEqual([]);
+  expect(euiccOf(rt).state.notifications()).toEqual([]);
+  expect(euiccOf(rt).state.bppInProgress()).toBeUndefined();
 }
 
 /** A valid mutual authentication with the SGP.26 DPauth; returns what PrepareDownload needs. */
@@ -105,6 +105,7 @@ for (const variant of INVALID_VARIANTS.dpauth) {
       id: `TC_eUICC_ES10b.AuthenticateServer_${cap(variant)}DPauth`,
       title: `AuthenticateServer with a CERT.DPauth ${WHY[variant]}: ${codeName(expected, AuthenticateErrorCode)}`,
       group,
+      iut: 'self',
       purpose: 'A server with an invalid authentication certificate is refused by the eUICC, and the refusal reaches the LPA through the bridge unchanged.',
       requirement: `SGP.22 5.7.13 AuthenticateServer, 4.5.2.1 certificate checks; SGP.26 invalid variant '${variant}'`,
       initialConditions: ['clean eUICC trusting the SGP.26 CI', `a CERT.DPauth of the eUICC's curve, ${WHY[variant]}, and its key (certs/issue.ts issueInvalid('dpauth', '${variant}'))`],
@@ -139,8 +140,9 @@ for (const variant of INVALID_VARIANTS.dpauth) {
             expect(r.code).toBe(expected === 'noClock' ? AuthenticateErrorCode.invalidCertificate : expected);
           });
           await c.step(2, () => {
-            expectCardUntouched(rt);
-            if (rt.euicc) expect(cardCommandTags(rt).filter((t) => !['BF2E', 'BF20', 'BF38', 'BF41'].includes(t))).toEqual([]);
+            expectCardUntouched(c, rt);
+            const tags = cardCommandTags(c, rt, 'the card got no ES10 command of the download after AuthenticateServer');
+            if (tags) expect(tags.filter((t) => !['BF2E', 'BF20', 'BF38', 'BF41'].includes(t))).toEqual([]);
           });
         });
       } finally {
@@ -157,6 +159,7 @@ for (const variant of INVALID_VARIANTS.dppb) {
       id: `TC_eUICC_ES10b.PrepareDownload_${cap(variant)}DPpb`,
       title: `PrepareDownload with a CERT.DPpb ${WHY[variant]}: ${codeName(expected, DownloadErrorCode)}`,
       group,
+      iut: 'self',
       purpose: 'A server whose profile-binding certificate is invalid gets no one-time key from the eUICC: no BPP can be bound to it.',
       requirement: `SGP.22 5.7.5 PrepareDownload, 4.5.2.1; SGP.26 invalid variant '${variant}'`,
       initialConditions: ['clean eUICC trusting the SGP.26 CI', 'a session authenticated with the SGP.26 CERT.DPauth', `a CERT.DPpb ${WHY[variant]} and its key`],
@@ -187,7 +190,7 @@ for (const variant of INVALID_VARIANTS.dppb) {
           await c.step(2, async () => {
             const cancel = await lpa.es10.cancelSession(session.transactionId, 127);
             expect('cancelSessionResponseOk' in cancel).toBe(true);
-            expectCardUntouched(rt);
+            expectCardUntouched(c, rt);
           });
         });
       } finally {
@@ -202,6 +205,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_UnknownCiKeyId',
     title: 'AuthenticateServer naming a CI key id the eUICC does not have: ciPKUnknown (7)',
     group,
+    iut: 'self',
     purpose: 'An SM-DP+ cannot make the eUICC verify against a CI of its choosing.',
     requirement: 'SGP.22 5.7.13 (ciPKUnknown 7)',
     initialConditions: ['clean eUICC trusting the SGP.26 CI'],
@@ -230,6 +234,7 @@ tc(
     id: 'TC_eUICC_ES10b.AuthenticateServer_Replayed',
     title: 'a replayed AuthenticateServer is refused: noSessionContext (4) in the same session, euiccChallengeMismatch (6) after a new challenge',
     group,
+    iut: 'self',
     purpose: 'A recorded server authentication cannot be replayed through the bridge to open another session.',
     requirement: 'SGP.22 5.7.13 (noSessionContext 4, euiccChallengeMismatch 6), 5.7.7 GetEUICCChallenge',
     initialConditions: ['clean eUICC trusting the SGP.26 CI'],

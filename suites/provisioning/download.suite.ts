@@ -21,6 +21,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.Download_ActivationCode',
     title: 'a profile is downloaded and installed with an Activation Code through the bridge',
     group,
+    iut: 'bridge',
     purpose: 'The basic consumer provisioning path works end to end through the bridge: every ES10b APDU of the download, the BPP included, crosses the bridge intact.',
     requirement: 'SGP.22 3.1.3 Profile Download and Installation, 4.1 Activation Code, 5.6.1-5.6.4, 5.7.5-5.7.7, 5.7.13',
     initialConditions: ['clean eUICC behind the modem', 'a released download order (no EID, no confirmation code) at the SM-DP+'],
@@ -65,11 +66,11 @@ tc(
         expect(pirs.map((n) => ({ accepted: n.accepted, result: n.result }))).toEqual([{ accepted: true, result: 'success' }]);
       });
       await c.step(5, () => {
-        if (!rt.euicc) return;
-        expect(rt.euicc.state.notifications()).toEqual([]);
-        expect(rt.euicc.state.profile(order.iccid)?.state).toBe('disabled');
-        expect(rt.euicc.state.bppInProgress()).toBeUndefined();
-        expectNoOpenLogicalChannel(rt);
+        if (!c.observe('cardState', "the card's notifications, profile state and BPP")) return;
+        expect(euiccOf(rt).state.notifications()).toEqual([]);
+        expect(euiccOf(rt).state.profile(order.iccid)?.state).toBe('disabled');
+        expect(euiccOf(rt).state.bppInProgress()).toBeUndefined();
+        expectNoOpenLogicalChannel(c, rt);
       });
     });
   },
@@ -80,6 +81,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.Download_ConfirmationCode',
     title: 'a download whose order requires a confirmation code succeeds with the right code',
     group,
+    iut: 'bridge',
     purpose: 'The LPA hashes the confirmation code with the transactionId into PrepareDownload (hashCc); the bridge carries it to the eUICC and the SM-DP+ accepts it.',
     requirement: 'SGP.22 3.1.3.1 (confirmation code), 5.7.5 PrepareDownload hashCc, 5.6.2 GetBoundProfilePackage',
     initialConditions: ['clean eUICC', 'a released order with confirmation code 4711'],
@@ -122,6 +124,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.Download_WrongConfirmationCode',
     title: 'a wrong confirmation code is refused (8.2.7/3.8), nothing is installed, and a retry with the right code succeeds',
     group,
+    iut: 'self', // the SM-DP+'s confirmation-code check decides
     purpose: 'A wrong code ends the attempt at GetBoundProfilePackage without touching the eUICC content; the order stays downloadable for a retry.',
     requirement: 'SGP.22 5.6.2 GetBoundProfilePackage (Confirmation Code refused 8.2.7/3.8), 3.1.3 retry',
     initialConditions: ['clean eUICC', 'a released order with confirmation code 4711 (3 attempts allowed)'],
@@ -143,8 +146,8 @@ tc(
           expect([err.subjectCode, err.reasonCode]).toEqual(['8.2.7', '3.8']);
         });
         await c.step(2, async () => {
-          expectNoProfile(rt, order.iccid);
-          if (rt.euicc) expect(rt.euicc.state.notifications()).toEqual([]);
+          expectNoProfile(c, rt, order.iccid);
+          if (c.observe('cardState', 'no notification left on the card')) expect(euiccOf(rt).state.notifications()).toEqual([]);
           expect(iccidsOf(await lpa.listProfiles())).not.toContain(order.iccid);
           expect(smdpState(rt, order.iccid)).toBe('Released');
           expect(smdpOf(rt).state.order(order.iccid)?.ccAttempts).toBe(1);
@@ -164,6 +167,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.Download_ConfirmationCodeRetriesExceeded',
     title: 'after the allowed number of wrong confirmation codes the order refuses even the right one (8.2.7/6.4)',
     group,
+    iut: 'self', // the SM-DP+'s retry counter decides
     purpose: 'Confirmation code guessing through the bridge is bounded by the SM-DP+ retry limit.',
     requirement: 'SGP.22 5.6.2 (Maximum number of Confirmation Code attempts exceeded 8.2.7/6.4)',
     initialConditions: ['clean eUICC', 'a released order with confirmation code 4711; the SM-DP+ allows 3 wrong codes'],
@@ -192,8 +196,8 @@ tc(
         await c.step(3, async () => expect(await codes(lpa, '4711')).toEqual(['ES9+.getBoundProfilePackage', '8.2.7', '6.4']));
       });
       await c.step(4, () => {
-        expectNoProfile(rt, order.iccid);
-        if (rt.euicc) expect(rt.euicc.state.notifications()).toEqual([]);
+        expectNoProfile(c, rt, order.iccid);
+        if (c.observe('cardState', 'no notification left on the card')) expect(euiccOf(rt).state.notifications()).toEqual([]);
       });
     });
   },
@@ -204,6 +208,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.Download_ConfirmationCodeMissing',
     title: 'without a confirmation code the LPA cancels the session (endUserRejection) on the eUICC and the SM-DP+',
     group,
+    iut: 'self', // the test LPA's cancel (endUserRejection) and the SM-DP+ decide
     purpose: 'The cancellation travels through the bridge as ES10b.CancelSession and its signed response reaches the SM-DP+.',
     requirement: 'SGP.22 3.1.3.1, 3.1.5 (Common Cancel Session), 5.7.14 CancelSession, 5.6.5 ES9+.CancelSession',
     initialConditions: ['clean eUICC', 'a released order with confirmation code 4711'],
@@ -242,8 +247,8 @@ tc(
         expect(smdpState(rt, order.iccid)).toBe('Error');
       });
       await c.step(3, () => {
-        expectNoProfile(rt, order.iccid);
-        if (rt.euicc) expect(rt.euicc.state.notifications()).toEqual([]);
+        expectNoProfile(c, rt, order.iccid);
+        if (c.observe('cardState', 'no notification left on the card')) expect(euiccOf(rt).state.notifications()).toEqual([]);
       });
     });
   },
@@ -254,6 +259,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.Download_DefaultSmdp',
     title: 'a profile ordered for the EID is downloaded from the default SM-DP+ with an empty MatchingID',
     group,
+    iut: 'bridge',
     purpose: 'The LPA reads the default SM-DP+ address from the eUICC through the bridge (ES10a) and the SM-DP+ finds the order by the EID.',
     requirement: 'SGP.22 3.1.3.2 (default SM-DP+), 5.7.3 GetEuiccConfiguredAddresses, 5.6.3 (order selected by EID when the MatchingID is empty)',
     initialConditions: ['clean eUICC whose default SM-DP+ address is the rig SM-DP+', 'a released order bound to the EID of the eUICC'],
@@ -307,6 +313,7 @@ tc(
     id: 'TC_LPA-Bridge_ES11.Download_SmdsDiscovery',
     title: 'the LPA discovers an event registered for the EID at the SM-DS and downloads the profile it points to',
     group,
+    iut: 'bridge',
     purpose: 'Discovery (ES11 mutual authentication through the bridge) and the download it leads to.',
     requirement: 'SGP.22 3.1.3.3 / 3.6 (event registration and retrieval), 5.8.1-5.8.2 ES11, 5.9 ES12',
     initialConditions: ['clean eUICC whose root SM-DS is the rig SM-DS', 'an order for the EID, released: the SM-DP+ registered an event at the SM-DS'],
@@ -355,6 +362,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.HandleNotification_InventoryInstalled',
     title: 'the SM-DP+ entry goes Released -> Downloaded -> Installed, the last step only when the install notification arrives',
     group,
+    iut: 'self', // the SM-DP+'s inventory states decide
     purpose: 'The ProfileInstallationResult the eUICC signed travels back through the bridge unchanged and closes the order at the SM-DP+.',
     requirement: 'SGP.22 3.1.6 (profile states at the SM-DP+), 5.6.4 HandleNotification, 5.7.9-5.7.11 notifications',
     initialConditions: ['clean eUICC', 'a released order'],
@@ -385,8 +393,8 @@ tc(
           expect(n.profileManagementOperation).toEqual(['notificationInstall']);
           expect(n.notificationAddress).toBe(smdpOf(rt).address);
           expect(Buffer.from(n.iccid ?? []).length).toBeGreaterThan(0);
-          if (rt.euicc) {
-            const stored = rt.euicc.state.notifications();
+          if (c.observe('cardState', 'the notifications stored on the card')) {
+            const stored = euiccOf(rt).state.notifications();
             expect(stored.map((s) => [s.kind, s.iccid])).toEqual([['install', order.iccid]]);
             expect(pirError(stored[0]!.der)).toBeUndefined();
           }

@@ -84,7 +84,7 @@ async function checkInterrupted(c: CaseRun, rt: RigRuntime, order: OrderResult, 
     withLpa(rt, async (lpa) => {
       // the first ES10 command after a bridge loss ends the BPP the eUICC still had open
       const list = await lpa.listNotifications();
-      expectNoProfile(rt, order.iccid);
+      expectNoProfile(c, rt, order.iccid);
       expect(list.map((m) => m.profileManagementOperation)).toEqual([['notificationInstall']]);
       expect(list[0]!.notificationAddress).toBe(smdpOf(rt).address);
       if (withIccid) expect(list[0]!.iccid && iccidFromBytes(list[0]!.iccid)).toBe(order.iccid);
@@ -196,7 +196,7 @@ function interruptionCase(spec: CaseSpec, make: (rt: RigRuntime) => Interruption
       }
       if (how.point === 'beforeBpp') {
         await c.step(2, () => {
-          expectNoProfile(rt, order.iccid);
+          expectNoProfile(c, rt, order.iccid);
           expect(euiccOf(rt).state.notifications()).toEqual([]);
           expect(smdpState(rt, order.iccid)).toBe('Downloaded');
         });
@@ -232,6 +232,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_PowerLossAfterMetadata',
     title: 'the card loses power after StoreMetadata: no profile, an interruption PIR, and a new order installs',
     group,
+    iut: 'bridge',
     purpose: 'A power loss of the card during the BPP (the modem sees the card go and come back) leaves no half profile.',
     requirement: 'SGP.22 5.7.6 (installFailedDueToInterruption), 2.5.5, 3.1.6; ETSI TS 102 221 (card deactivation)',
     initialConditions: ['clean eUICC', 'a released order'],
@@ -256,6 +257,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_CardResetAfterIscr',
     title: 'a card reset right after InitialiseSecureChannel: no profile, an interruption PIR at configureISDP, a new order installs',
     group,
+    iut: 'bridge',
     purpose: 'A warm reset of the card (as a modem CFUN cycle or REFRESH does) at the very start of the BPP.',
     requirement: 'SGP.22 5.7.6, 2.5.5; ISO/IEC 7816-3 warm reset',
     initialConditions: ['clean eUICC', 'a released order'],
@@ -274,6 +276,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_EuiccRestartMidElements',
     title: 'the eUICC restarts from its non-volatile state in the middle of the profile elements: the interruption is recovered at start-up',
     group,
+    iut: 'bridge',
     purpose: 'A power loss that stops the eUICC abruptly (nothing runs on the way down): at the next start the eUICC finds the BPP it had in progress and reports it.',
     requirement: 'SGP.22 5.7.6 (installFailedDueToInterruption reported after the interruption), 2.5.5',
     initialConditions: ['clean eUICC', 'a released order'],
@@ -317,6 +320,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_ModemRebootMidElements',
     title: 'the modem reboots in the middle of the profile elements: no profile, an interruption PIR, a new order installs',
     group,
+    iut: 'bridge',
     purpose: 'A modem restart (sessions gone, card reset, URCs) during the BPP: the bridge must not replay the rest of the BPP into a fresh channel.',
     requirement: 'SGP.22 5.7.6, 2.5.5; 3GPP TS 27.007 +CFUN=1,1 semantics',
     initialConditions: ['clean eUICC', 'a released order'],
@@ -331,6 +335,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_BridgeLossMidElements',
     title: 'the bridge goes away in the middle of the profile elements: the open BPP ends as interrupted at the next ES10 command',
     group,
+    iut: 'bridge',
     purpose: 'Losing the bridge (process killed / restarted) must not leave a half profile; the eUICC reports the interruption once it is used again.',
     requirement: 'SGP.22 5.7.6 (another ES10 command interrupts a BPP in progress), 2.5.5',
     initialConditions: ['clean eUICC', 'a released order', 'the rig can stop and restart the bridge'],
@@ -345,6 +350,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_BridgeLossBeforeBpp',
     title: 'the bridge goes away between GetBoundProfilePackage and the BPP load: the same order is retried and installs',
     group,
+    iut: 'bridge',
     purpose: 'Retry with the same order (SGP.22 retry with otPK reuse) after losing the bridge before the eUICC saw the BPP.',
     requirement: 'SGP.22 3.1.3 (retry), 5.7.5 PrepareDownload bppEuiccOtpk, 5.6.2',
     initialConditions: ['clean eUICC', 'a released order', 'the rig can stop and restart the bridge'],
@@ -359,6 +365,7 @@ interruptionCase(
     id: 'TC_LPA-Bridge_ES10b.LoadBoundProfilePackage_ModemRebootBeforeBpp',
     title: 'the modem reboots between GetBoundProfilePackage and the BPP load: the same order is retried and installs',
     group,
+    iut: 'bridge',
     purpose: 'Retry with the same order after a modem restart that reset the card before the BPP started.',
     requirement: 'SGP.22 3.1.3 (retry), 5.7.5 bppEuiccOtpk, 5.6.2',
     initialConditions: ['clean eUICC', 'a released order'],

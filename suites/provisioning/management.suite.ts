@@ -11,7 +11,7 @@ import type { RigRuntime } from '../framework/rig-runtime.ts';
 import { EuiccResultError, Es9TransportError } from '../../sim/lpa/errors.ts';
 import type { Lpa } from '../../sim/lpa/flows.ts';
 import type { OrderResult } from '../../sim/smdp/server.ts';
-import { PROFILE_STATE, iccidsOf, orderProfile, profileInfoOf, rejectsWith, smdpOf, smdpState, withLpa, withCleanRig } from '../framework/fixtures.ts';
+import { PROFILE_STATE, iccidsOf, orderProfile, profileInfoOf, rejectsWith, smdpOf, smdpState, withLpa, withCleanRig, euiccOf } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;
@@ -39,6 +39,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10c.EnableProfile_NotificationDelivered',
     title: 'enabling a profile through the bridge sends a signed enable notification that the SM-DP+ accepts',
     group,
+    iut: 'bridge',
     purpose: 'EnableProfile and the notification round trip (ListNotification, RetrieveNotificationsList, HandleNotification, NotificationSent) through the bridge.',
     requirement: 'SGP.22 3.2.1 Enable Profile, 5.7.16 EnableProfile, 3.5 notifications, 5.6.4 HandleNotification',
     initialConditions: ['clean eUICC with one disabled profile downloaded (install notification delivered)'],
@@ -64,7 +65,7 @@ tc(
         await c.step(2, async () => expect(profileInfoOf(await lpa.listProfiles(), order.iccid)?.profileState).toBe(PROFILE_STATE.enabled));
         await c.step(3, () => expect(received(rt, order.iccid)).toEqual(['install:accepted', 'enable:accepted']));
         await c.step(4, async () => expect(await lpa.listNotifications()).toEqual([]));
-        if (rt.euicc) expect(rt.euicc.state.enabledProfile()?.iccid).toBe(order.iccid);
+        if (c.observe('cardState', 'the enabled profile on the card')) expect(euiccOf(rt).state.enabledProfile()?.iccid).toBe(order.iccid);
       });
     });
   },
@@ -75,6 +76,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10c.DisableProfile_NotificationDelivered',
     title: 'disabling the enabled profile through the bridge sends a disable notification that the SM-DP+ accepts',
     group,
+    iut: 'bridge',
     purpose: 'DisableProfile and its notification through the bridge.',
     requirement: 'SGP.22 3.2.2 Disable Profile, 5.7.17 DisableProfile, 3.5, 5.6.4',
     initialConditions: ['clean eUICC with one profile downloaded and enabled (notifications delivered)'],
@@ -116,6 +118,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10c.DeleteProfile_NotificationDelivered',
     title: 'deleting a profile through the bridge removes it and sends a delete notification that the SM-DP+ accepts',
     group,
+    iut: 'bridge',
     purpose: 'DeleteProfile and its notification through the bridge; the memory comes back.',
     requirement: 'SGP.22 3.2.3 Delete Profile, 5.7.18 DeleteProfile, 3.5, 5.6.4',
     initialConditions: ['clean eUICC with one disabled profile downloaded'],
@@ -141,7 +144,7 @@ tc(
         await c.step(2, async () => expect(iccidsOf(await lpa.listProfiles())).not.toContain(order.iccid));
         await c.step(3, () => {
           expect(received(rt, order.iccid)).toEqual(['install:accepted', 'delete:accepted']);
-          if (rt.euicc) expect(rt.euicc.state.memory().free).toBe(freeBefore);
+          if (c.observe('cardState', "the card's free memory")) expect(euiccOf(rt).state.memory().free).toBe(freeBefore);
         });
       });
     });
@@ -153,6 +156,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10c.SetNickname_Persisted',
     title: 'a nickname set through the bridge is stored, read back, and removed with an empty one',
     group,
+    iut: 'bridge',
     purpose: 'SetNickname with UTF-8 text crosses the bridge byte for byte.',
     requirement: 'SGP.22 5.7.21 SetNickname, 5.7.15 GetProfilesInfo (profileNickname 90)',
     initialConditions: ['clean eUICC with one profile downloaded'],
@@ -173,7 +177,7 @@ tc(
         await c.step(1, () => lpa.setNickname(order.iccid, nick));
         await c.step(2, async () => {
           expect(profileInfoOf(await lpa.listProfiles(), order.iccid)?.profileNickname).toBe(nick);
-          if (rt.euicc) expect(rt.euicc.state.profile(order.iccid)?.nickname).toBe(nick);
+          if (c.observe('cardState', 'the nickname stored on the card')) expect(euiccOf(rt).state.profile(order.iccid)?.nickname).toBe(nick);
         });
         await c.step(3, async () => {
           await lpa.setNickname(order.iccid, '');
@@ -193,6 +197,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10b.ListNotification_Operations',
     title: 'pending notifications of install, enable and disable are listed in sequence and filtered by operation',
     group,
+    iut: 'bridge',
     purpose: 'ListNotification with and without a filter, and RetrieveNotificationsList by sequence number, through the bridge.',
     requirement: 'SGP.22 3.5 (sequence numbers), 5.7.9 ListNotification, 5.7.10 RetrieveNotificationsList',
     initialConditions: ['clean eUICC; a profile downloaded, enabled and disabled, every notification left pending'],
@@ -231,8 +236,8 @@ tc(
           if (!('notificationList' in r)) return;
           expect(r.notificationList.length).toBe(1);
           expect('otherSignedNotification' in r.notificationList[0]!).toBe(true);
-          if (rt.euicc) {
-            const stored = rt.euicc.state.notifications().find((n) => n.seqNumber === list[2]!.seqNumber)!;
+          if (c.observe('cardState', 'the notification stored on the card')) {
+            const stored = euiccOf(rt).state.notifications().find((n) => n.seqNumber === list[2]!.seqNumber)!;
             expect(stored.kind).toBe('disable');
           }
         });
@@ -246,6 +251,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10b.ProcessNotifications_AllDelivered',
     title: 'processing pending notifications delivers them in sequence order and the SM-DP+ accepts each',
     group,
+    iut: 'bridge',
     purpose: 'Deferred notification delivery (as an LPA does when it gets connectivity back) through the bridge.',
     requirement: 'SGP.22 3.5, 5.7.10-5.7.11, 5.6.4; 3.1.6 (Installed once the PIR arrives)',
     initialConditions: ['clean eUICC; a profile downloaded, enabled and disabled, every notification left pending'],
@@ -292,6 +298,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10b.NotificationSent_RemoveOne',
     title: 'NotificationSent removes exactly the named notification; a second removal answers nothingToDelete',
     group,
+    iut: 'bridge',
     purpose: 'The LPA can drop one pending notification (e.g. after delivering it by another path) through the bridge.',
     requirement: 'SGP.22 5.7.11 NotificationSent / RemoveNotificationFromList (ok 0, nothingToDelete 1)',
     initialConditions: ['clean eUICC; a profile downloaded and enabled, both notifications pending'],
@@ -331,6 +338,7 @@ tc(
     id: 'TC_LPA-Bridge_ES9+.HandleNotification_DeliveryRetried',
     title: 'an install notification the SM-DP+ could not take (HTTP 500) stays pending and is delivered later',
     group,
+    iut: 'self', // the test LPA's delivery retry and the SM-DP+ decide
     purpose: 'A failed delivery must not remove the notification from the eUICC (NotificationSent only after success).',
     requirement: 'SGP.22 3.5 (the LPA removes a notification only after it was delivered), 5.6.4, 5.7.11',
     initialConditions: ['clean eUICC', 'a released order', 'the SM-DP+ answers HTTP 500 to handleNotification'],
@@ -374,6 +382,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10c.eUICCMemoryReset_OperationalProfiles',
     title: 'eUICCMemoryReset through the bridge deletes every operational profile, the enabled one included, without notifications',
     group,
+    iut: 'bridge',
     purpose: 'The reset command crosses the bridge and the card is left empty; nothing is sent to the SM-DP+.',
     requirement: 'SGP.22 3.2.7 / 5.7.19 eUICCMemoryReset (deleteOperationalProfiles; ok 0, nothingToDelete 1)',
     initialConditions: ['clean eUICC with two profiles downloaded (notifications delivered), one of them enabled'],
@@ -396,9 +405,9 @@ tc(
         await c.step(2, async () => {
           expect(await lpa.listProfiles()).toEqual([]);
           expect(await lpa.listNotifications()).toEqual([]);
-          if (rt.euicc) {
-            expect(rt.euicc.state.lastSeqNumber()).toBe(seqBefore);
-            expect(rt.euicc.state.enabledProfile()).toBeUndefined();
+          if (c.observe('cardState', "the card's sequence counter and enabled profile")) {
+            expect(euiccOf(rt).state.lastSeqNumber()).toBe(seqBefore);
+            expect(euiccOf(rt).state.enabledProfile()).toBeUndefined();
           }
         });
         await c.step(3, async () => {
@@ -415,6 +424,7 @@ tc(
     id: 'TC_LPA-Bridge_ES10c.eUICCMemoryReset_DefaultSmdpAddress',
     title: 'a default SM-DP+ address set through the bridge is restored to the factory value by eUICCMemoryReset',
     group,
+    iut: 'bridge',
     purpose: 'SetDefaultDpAddress and the resetDefaultSmdpAddress option through the bridge.',
     requirement: 'SGP.22 5.7.4 SetDefaultDpAddress, 5.7.3 GetEuiccConfiguredAddresses, 5.7.19 (resetDefaultSmdpAddress)',
     initialConditions: ['clean eUICC whose factory default SM-DP+ address is the rig SM-DP+'],

@@ -14,7 +14,7 @@ import { useRig } from '../framework/shared-rig.ts';
 import { DEFAULT_PROFILES_DIR } from '../../sim/smdp/inventory.ts';
 import { readProfile } from '../../sim/saip/profile.ts';
 import { equalBytes } from '../../sim/bytes.ts';
-import { cleanRig, orderProfile, restoreRig, smdpOf, smdpState, withLpa } from '../framework/fixtures.ts';
+import { cleanRig, orderProfile, restoreRig, smdpOf, smdpState, withLpa, euiccOf } from '../framework/fixtures.ts';
 
 const rig = useRig();
 const group = 'Provisioning through the bridge' as const;
@@ -32,6 +32,7 @@ for (const template of TEMPLATES) {
       id: `TC_LPA-Bridge_ES9+.DownloadTemplate_${variant}`,
       title: `the TS.48 profile ${template} downloads through the bridge and arrives whole`,
       group,
+      iut: 'bridge',
       purpose: 'Every test profile package the SM-DP+ offers can be provisioned through the bridge, whatever its size and structure.',
       requirement: 'SGP.22 2.5.4-2.5.5 (BPP and its loading), 5.7.6 LoadBoundProfilePackage; GSMA TS.48 test profiles',
       initialConditions: [`clean eUICC`, `a released order for an inventory entry of template ${template}`],
@@ -56,15 +57,15 @@ for (const template of TEMPLATES) {
           }, { es10: { blockSize: 255 } }),
         );
         await c.step(2, () => {
-          if (!rt.euicc) return;
+          if (!c.observe('cardState', 'the profile stored on the card')) return;
           const bound = readProfile(smdpOf(rt).inventory.personalisedUpp(order.iccid));
-          const p = rt.euicc.state.profile(order.iccid);
+          const p = euiccOf(rt).state.profile(order.iccid);
           expect(p).toBeDefined();
           expect(bound.iccid).toBe(order.iccid);
           expect(p!.imsi).toBe(bound.imsi);
           expect(p!.usimAid).toBe(bound.usimAid?.toUpperCase());
           expect(p!.profileType).toBe(bound.profileType);
-          const a = rt.euicc.state.akaParameters(order.iccid);
+          const a = euiccOf(rt).state.akaParameters(order.iccid);
           const b = bound.akaParameters;
           expect(a?.algorithm).toBe(b?.algorithm);
           // booleans only: Ki/OPc must never reach an assertion message or the evidence
