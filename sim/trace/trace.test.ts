@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { hexToBytes } from '../bytes.ts';
 import { tapTransport, Trace, writeTrace } from './trace.ts';
 import { gsmtapPacket, GSMTAP_PORT } from './gsmtap.ts';
+import { writeTraceWithLines } from './trace.ts';
 
 describe('trace', () => {
   let dir: string;
@@ -15,7 +16,7 @@ describe('trace', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('builds GSMTAP v2 SIM packets in IPv4/UDP to port 4729', () => {
-    const p = gsmtapPacket(0, hexToBytes('00a4040000' + '9000'));
+    const p = gsmtapPacket(4, 0, hexToBytes('00a4040000' + '9000'));
     expect(p[0]).toBe(0x45);
     expect(p[9]).toBe(17);
     expect((p[22]! << 8) | p[23]!).toBe(GSMTAP_PORT);
@@ -45,6 +46,24 @@ describe('trace', () => {
     const pcap = readFileSync(files.pcap);
     expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);
     expect(pcap.readUInt32LE(20)).toBe(101);
+  });
+
+  it('maps every event to its lines in the text logs, one line per AT response', () => {
+    const trace = new Trace();
+    trace.add({ kind: 'at', direction: 'to-modem', line: 'AT+CCHO="A0000005591010FFFFFFFF8900000100"' });
+    trace.add({ kind: 'at', direction: 'from-modem', line: '+CCHO: 1\r\n\r\nOK' });
+    trace.log('vpcd', 'control reset');
+    trace.add({ kind: 'apdu', hop: 'lpa-bridge', command: hexToBytes('81e2910006bf3e035c015a'), response: hexToBytes('6121'), ms: 1 });
+    trace.add({ kind: 'http', method: 'POST', url: '/gsma/rsp2/es9plus/initiateAuthentication', status: 200, request: '{}', response: '{}', ms: 3 });
+    const { files, eventLines } = writeTraceWithLines(trace, join(dir, 'lines'));
+    expect(eventLines).toEqual([
+      { log: 'atLog', from: 1, to: 1 },
+      { log: 'atLog', from: 2, to: 2 },
+      undefined,
+      { log: 'apduLog', from: 1, to: 2 },
+      { log: 'httpLog', from: 1, to: 3 },
+    ]);
+    expect(readFileSync(files.atLog, 'utf8').split('\n')[1]).toMatch(/<< \+CCHO: 1\\r\\n\\r\\nOK$/);
   });
 
   it('produces a pcap that tshark decodes as GSM SIM APDUs', (ctx) => {

@@ -2,13 +2,13 @@
 // APDU exchanges (LPA<->bridge, modem<->card), AT lines, HTTP exchanges and free
 // log lines, in order and timestamped. A Trace is written per test case as text
 // logs, JSON lines and a GSMTAP pcap of the APDUs (gsmtap.ts) that Wireshark and
-// tshark open. Nothing secret passes through here: APDUs and BPPs are protected
+// tshark open; every pcap record that is not an APDU frame names its apdu.log line. Nothing secret passes through here: APDUs and BPPs are protected
 // on the wire, and keys never leave the parties that hold them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../bytes.ts';
 import type { ApduTransport } from '../apdu/apdu.ts';
-import { GSMTAP_SIM_APDU, GSMTAP_SIM_ATR, gsmtapPcap, type GsmtapRecord } from './gsmtap.ts';
+import { gsmtapPcap, legendRecord, LOG_LEVEL, simFrameProblem, type GsmtapRecord } from './gsmtap.ts';
 
 export type Hop = 'lpa-bridge' | 'bridge-modem' | 'modem-card' | 'lpa-card';
 
@@ -77,9 +77,59 @@ export interface TraceFiles {
   pcap: string;
 }
 
+/**
+ * Per event (same index as trace.events): the log file it went to and its 1-based line range
+ * there; undefined for events no text log shows (free log lines). Each AT line is one log line
+ * (CR/LF inside a response are written as \r \n), so a step's events map to a contiguous
+ * range of lines.
+ */
+export type EventLines = ({ log: 'apduLog' | 'atLog' | 'httpLog'; from: number; to: number } | undefined)[];
+
+/** CR and LF inside one AT response, visible and on one line. */
+function oneLine(text: string): string {
+  return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
 /** Write the evidence files of one trace into `dir` (created). Returns their paths. */
 export function writeTrace(trace: Trace, dir: string, hop?: Hop): TraceFiles {
+  return writeTraceWithLines(trace, dir, hop).files;
+}
+
+/** writeTrace, and where each event went in the text logs. */
+export function writeTraceWithLines(trace: Trace, dir: string, hop?: Hop): { files: TraceFiles; eventLines: EventLines } {
   mkdirSync(dir, { recursive: true });
+  const logs = { apduLog: [] as string[], atLog: [] as string[], httpLog: [] as string[] };
+  const eventLines: EventLines = [];
+  const write = (log: keyof typeof logs, ...lines: string[]) => {
+    const from = logs[log].length + 1;
+    logs[log].push(...lines);
+    return { log, from, to: from + lines.length - 1 };
+  };
+  const pcap: GsmtapRecord[] = [];
+  const hops = new Set<Hop>();
+  const source = () => ({ file: 'apdu.log', line: logs.apduLog.length + 1 });
+  for (const e of trace.events) {
+    let span: EventLines[number];
+    if ((e.kind === 'apdu' || e.kind === 'apdu-error' || e.kind === 'atr') && hop && e.hop !== hop) span = undefined;
+    else if (e.kind === 'apdu') {
+      hops.add(e.hop);
+      const problem = simFrameProblem(e.command, e.response);
+      pcap.push(problem ? { kind: 'log', timeMs: e.t, hop: e.hop, level: LOG_LEVEL.notice, message: `C-APDU ${toHex(e.command)} R-APDU ${toHex(e.response)}: not a GSM SIM frame: ${problem}`, source: source() } : { kind: 'apdu', timeMs: e.t, hop: e.hop, command: e.command, response: e.response });
+      span = write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} << ${toHex(e.response)} (${e.ms.toFixed(1)} ms)`);
+    } else if (e.kind === 'apdu-error') {
+      hops.add(e.hop);
+      pcap.push({ kind: 'log', timeMs: e.t, hop: e.hop, level: LOG_LEVEL.error, message: `C-APDU ${toHex(e.command)}: no R-APDU: ${oneLine(e.error)}`, source: source() });
+      span = write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} !! ${oneLine(e.error)}`);
+    } else if (e.kind === 'atr') {
+      hops.add(e.hop);
+      pcap.push({ kind: 'log', timeMs: e.t, hop: e.hop, level: LOG_LEVEL.info, message: `ATR ${toHex(e.atr)}`, source: source() });
+      span = write('apduLog', `${iso(e.t)} ${e.hop} ATR ${toHex(e.atr)}`);
+    } else if (e.kind === 'at') span = write('atLog', `${iso(e.t)} ${e.direction === 'to-modem' ? '>>' : '<<'} ${oneLine(e.line)}`);
+    else if (e.kind === 'http') span = write('httpLog', `${iso(e.t)} ${e.method} ${e.url} -> ${e.status} (${e.ms.toFixed(1)} ms)`, `  request: ${oneLine(e.request)}`, `  response: ${oneLine(e.response)}`);
+    else span = undefined;
+    eventLines.push(span);
+  }
+  if (pcap.length) pcap.unshift(legendRecord(pcap[0]!.timeMs, [...hops]));
   const files: TraceFiles = {
     apduLog: join(dir, 'apdu.log'),
     atLog: join(dir, 'at.log'),
@@ -87,32 +137,8 @@ export function writeTrace(trace: Trace, dir: string, hop?: Hop): TraceFiles {
     events: join(dir, 'events.jsonl'),
     pcap: join(dir, 'apdu.pcap'),
   };
-  const apdu: string[] = [];
-  const at: string[] = [];
-  const http: string[] = [];
-  const pcap: GsmtapRecord[] = [];
-  for (const e of trace.events) {
-    if (e.kind === 'apdu' && (!hop || e.hop === hop)) {
-      apdu.push(`${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} << ${toHex(e.response)} (${e.ms.toFixed(1)} ms)`);
-      pcap.push({ timeMs: e.t, subType: GSMTAP_SIM_APDU, payload: concatExchange(e.command, e.response) });
-    } else if (e.kind === 'apdu-error') apdu.push(`${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} !! ${e.error}`);
-    else if (e.kind === 'atr') {
-      apdu.push(`${iso(e.t)} ${e.hop} ATR ${toHex(e.atr)}`);
-      pcap.push({ timeMs: e.t, subType: GSMTAP_SIM_ATR, payload: e.atr });
-    } else if (e.kind === 'at') at.push(`${iso(e.t)} ${e.direction === 'to-modem' ? '>>' : '<<'} ${e.line}`);
-    else if (e.kind === 'http') http.push(`${iso(e.t)} ${e.method} ${e.url} -> ${e.status} (${e.ms.toFixed(1)} ms)`, `  request: ${e.request}`, `  response: ${e.response}`);
-  }
-  writeFileSync(files.apduLog, apdu.join('\n') + (apdu.length ? '\n' : ''));
-  writeFileSync(files.atLog, at.join('\n') + (at.length ? '\n' : ''));
-  writeFileSync(files.httpLog, http.join('\n') + (http.length ? '\n' : ''));
+  for (const log of ['apduLog', 'atLog', 'httpLog'] as const) writeFileSync(files[log], logs[log].join('\n') + (logs[log].length ? '\n' : ''));
   writeFileSync(files.events, trace.events.map((e) => JSON.stringify(e, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v))).join('\n') + '\n');
   writeFileSync(files.pcap, gsmtapPcap(pcap));
-  return files;
-}
-
-function concatExchange(command: Uint8Array, response: Uint8Array): Uint8Array {
-  const out = new Uint8Array(command.length + response.length);
-  out.set(command);
-  out.set(response, command.length);
-  return out;
+  return { files, eventLines };
 }
