@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { failureBody, junitClassname, junitXml } from './junit.ts';
 import { certify, parseCertifyArgs } from '../certify.ts';
 import type { CaseResult } from '../../suites/framework/verdict.ts';
+import { caseResult } from './testdata/cases.ts';
 
 const XSD = fileURLToPath(new URL('./testdata/junit-10.xsd', import.meta.url));
 const NOISY_BRIDGE = fileURLToPath(new URL('./testdata/noisy-bridge.sh', import.meta.url));
@@ -27,7 +28,6 @@ function xmllint(file: string): { wellFormed: string; valid: string } {
   return { wellFormed: parse.status === 0 ? 'ok' : parse.stderr, valid: schema.status === 0 ? 'ok' : schema.stderr };
 }
 
-const base = { group: 'Bridge transport', iut: 'bridge', personality: 'quectel-ec25j', steps: [], durationMs: 12, requirement: 'ISO/IEC 7816-4 5.6', evidence: { apduLog: 'cases/quectel-ec25j/X/apdu.log' } } as const;
 
 describe('junit.xml', () => {
   let dir: string;
@@ -40,10 +40,10 @@ describe('junit.xml', () => {
     haveXmllint(() => ctx.skip());
     const nasty = 'bridge said \u001b[31mERROR\u001b[0m \u0000\u0001\u0007\u000b \ud800 lone, \udfff lone, \ufffe & <tag> "q" \'a\'';
     const results: CaseResult[] = [
-      { ...base, id: 'TC_Bridge_APDU.Nasty_Fail', title: nasty, verdict: 'Fail', reason: nasty, failure: { category: 'bridge', step: 1, message: nasty, expected: '6A80', actual: `6F00 ${nasty}` }, steps: [{ n: 1, action: nasty, expected: nasty, status: 'fail', lines: { apduLog: { from: 3, to: 6 } } }] },
-      { ...base, id: 'TC_Bridge_APDU.Nasty_Inconclusive', title: 't', verdict: 'Inconclusive', reason: nasty, failure: { category: 'setup', message: nasty } },
-      { ...base, id: 'TC_Bridge_APDU.Nasty_NA', title: 't', verdict: 'N/A', reason: nasty },
-      { ...base, id: 'TC_eUICC_ES10c.Self_Pass', title: 't', iut: 'self', group: 'ES10 through the bridge', verdict: 'Pass' },
+      caseResult({ id: 'TC_Bridge_APDU.Nasty_Fail', title: nasty, verdict: 'Fail', reason: nasty, failure: { category: 'bridge', step: 1, message: nasty, expected: '6A80', actual: `6F00 ${nasty}` }, steps: [{ n: 1, action: nasty, expected: nasty, status: 'fail', lines: { apduLog: { from: 3, to: 6 } } }] }),
+      caseResult({ id: 'TC_Bridge_APDU.Nasty_Inconclusive', title: 't', verdict: 'Inconclusive', reason: nasty, failure: { category: 'setup', message: nasty } }),
+      caseResult({ id: 'TC_Bridge_APDU.Nasty_NA', title: 't', verdict: 'N/A', reason: nasty }),
+      caseResult({ id: 'TC_eUICC_ES10c.Self_Pass', title: 't', iut: 'self', group: 'ES10 through the bridge', verdict: 'Pass' }),
     ];
     const file = join(dir, 'nasty.xml');
     const xml = junitXml(results, new Date('2026-01-02T03:04:05Z'));
@@ -65,7 +65,7 @@ describe('junit.xml', () => {
   });
 
   it('gives a failure body with the step, expected and actual, the requirement and the evidence lines', () => {
-    const c: CaseResult = { ...base, id: 'TC_Bridge_APDU.StatusWord_6A80', title: 'a 6A80 reaches the LPA', verdict: 'Fail', reason: "step 1 (send GetEID): expected '6F00' to be '6A80' // Object.is equality", steps: [{ n: 1, action: 'send GetEID', expected: 'exactly 6A80', status: 'fail', lines: { apduLog: { from: 17, to: 20 } } }] };
+    const c = caseResult({ id: 'TC_Bridge_APDU.StatusWord_6A80', title: 'a 6A80 reaches the LPA', verdict: 'Fail', reason: "step 1 (send GetEID): expected '6F00' to be '6A80' // Object.is equality", steps: [{ n: 1, action: 'send GetEID', expected: 'exactly 6A80', status: 'fail', lines: { apduLog: { from: 17, to: 20 } } }] });
     expect(failureBody(c)).toBe(
       [
         'Verdict: Fail (at fault: not recorded)',
