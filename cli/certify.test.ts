@@ -53,7 +53,7 @@ describe('bridgelab certify', () => {
     expect(junit).toMatch(/<skipped message="N\/A/);
     expect(junit).toMatch(/<error message="Inconclusive/);
     expect(existsSync(join(dir, 'allure-results'))).toBe(true);
-    expect(existsSync(join(dir, 'html', 'index.html'))).toBe(true);
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
   });
 
   it('lists verdict changes against an older report', () => {
