@@ -4,17 +4,17 @@
 // summary.json, junit.xml, allure-results/, the offline HTML report (allure v3,
 // html/) and per-case evidence (cases/<personality>/<id>/). Exit 0 only when no
 // applicable case failed or was inconclusive.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { UsageError } from './errors.ts';
+import { HelpRequested, UsageError } from './errors.ts';
 import { builtinRigs, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
 import { ENV } from '../suites/framework/env.ts';
 import { readCaseResults, writeCaseResult, type CaseResult, type Verdict } from '../suites/framework/verdict.ts';
-import { compareResults } from './report/compare.ts';
+import { writeComparison } from './report/compare.ts';
 import { verdictTable, writeReport } from './report/summary.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
 
@@ -31,7 +31,7 @@ Runs the conformance suites on a rig and writes a report (default reports/<times
   --personality  modem personality of a fake-modem rig, or 'all' (one pass each)
   --only         run only the cases whose id or title contains PATTERN (regex)
   --shard        run shard I of N (vitest sharding); merge with 'bridgelab report merge'
-  --compare      list the cases whose verdict changed against an earlier report
+  --compare      compare with an earlier report (as 'bridgelab report compare')
   --workers      suite files run at once (default: 3 per CPU, at most 8, or
                  $BRIDGELAB_SUITE_WORKERS); each runs its own rig
 Exit codes: 0 all applicable cases passed, 1 a case failed or was inconclusive, 2 usage.`;
@@ -93,7 +93,7 @@ export function parseCertifyArgs(args: string[], now = new Date()): CertifyOptio
     throw new UsageError(`${(err as Error).message}\n${HELP.replace('%RIGS%', builtinRigs().join(', '))}`);
   }
   const v = parsed.values;
-  if (v.help) throw new UsageError(HELP.replace('%RIGS%', builtinRigs().join(', ')));
+  if (v.help) throw new HelpRequested(HELP.replace('%RIGS%', builtinRigs().join(', ')));
   let rig: Rig;
   try {
     rig = loadRig(v.rig!);
@@ -255,12 +255,7 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
   out(`\n${verdictTable(results)}\n`);
   out(`totals: ${t.Pass} pass, ${t.Fail} fail, ${t.Inconclusive} inconclusive, ${t['N/A']} n/a (${t.applicable} applicable of ${t.total})\n`);
   out(`report: ${relative(process.cwd(), opts.reportDir) || '.'}\n`);
-  if (opts.compare) {
-    const old = JSON.parse(readFileSync(join(opts.compare, 'summary.json'), 'utf8')) as { cases: CaseResult[] };
-    const changes = compareResults(old.cases, results);
-    writeFileSync(join(opts.reportDir, 'changes.json'), JSON.stringify(changes, null, 1));
-    out(changes.length ? `\nverdicts changed against ${opts.compare}:\n${changes.map((c) => `  ${c.personality}  ${c.id}: ${c.before} -> ${c.after}`).join('\n')}\n` : `\nno verdict changed against ${opts.compare}\n`);
-  }
+  if (opts.compare) writeComparison(opts.compare, opts.reportDir, (s) => out(`\n${s}`), { save: true });
   return { exitCode: t.Fail + t.Inconclusive > 0 || t.applicable === 0 ? 1 : 0, results };
 }
 

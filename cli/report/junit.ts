@@ -51,9 +51,9 @@ function testcase(c: CaseResult): string {
   const message = xmlEscape(`${c.verdict}: ${reasonOf(c)}`);
   switch (c.verdict) {
     case 'Fail':
-      return `    <testcase ${attrs}><failure type="Fail.${category}" message="${message}">${xmlText(failureBody(c))}</failure></testcase>`;
+      return `    <testcase ${attrs}><failure message="${message}" type="Fail.${category}">${xmlText(failureBody(c))}</failure></testcase>`;
     case 'Inconclusive':
-      return `    <testcase ${attrs}><error type="Inconclusive.${category}" message="${message}">${xmlText(failureBody(c))}</error></testcase>`;
+      return `    <testcase ${attrs}><error message="${message}" type="Inconclusive.${category}">${xmlText(failureBody(c))}</error></testcase>`;
     case 'N/A':
       return `    <testcase ${attrs}><skipped message="${message}"/></testcase>`;
     default:
