@@ -317,7 +317,12 @@ function es10.dissector(tvb, pinfo, tree)
   local off = gsmtap + tvb(gsmtap + 1, 1):uint() * 4
   if gsmtap_type == 0x10 then
     local s = gsmtap_log_string()
-    if s then add_atr(tvb, pinfo, tree, tostring(s.value)) end
+    if not s then return end
+    local text = tostring(s.value)
+    -- the legend record starts each bridgelab trace: traces appended into one file (mergecap -a)
+    -- start their ES10 conversations afresh
+    if not pinfo.visited and text:find("^bridgelab APDU trace") then channels = {} end
+    add_atr(tvb, pinfo, tree, text)
     return
   end
   local src = ip_src()

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Trace, tapTransport, writeTrace } from '../trace.ts';
 import { hexToBytes } from '../../bytes.ts';
+import { checkTraces } from './check-traces.ts';
 import { Lpa } from '../../lpa/flows.ts';
 import { lpaHttp, newEuicc, startBenchSmdp } from '../../../bench/lib/rig.ts';
 
@@ -107,6 +108,16 @@ describe('es10.lua in tshark, over a real profile download', () => {
     expect(text).not.toMatch(/Malformed/);
     const responses = tshark(['-Y', 'es10.direction == "response" && es10.function == "GetProfilesInfo"', '-T', 'fields', '-e', 'frame.number']);
     expect(responses.trim().split('\n').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('check-traces reads traces appended into one file: no malformed frame, no Lua error, each trace named afresh', (ctx) => {
+    if (!haveTshark) ctx.skip();
+    const one = checkTraces([pcap]);
+    const two = checkTraces([pcap, pcap]);
+    expect(one.malformed).toEqual({ plain: 0, withDissector: 0 });
+    expect(one.luaErrors).toEqual([]);
+    expect(one.es10Frames).toBeGreaterThan(50);
+    expect(two).toEqual({ files: 2, frames: 2 * one.frames, malformed: { plain: 0, withDissector: 0 }, es10Frames: 2 * one.es10Frames, luaErrors: [] });
   });
 
   it("decodes the ATR record with Wireshark's ISO 7816 ATR dissector, not as an APDU", (ctx) => {
