@@ -36,7 +36,7 @@ interface AllureLabel {
 
 interface AllureStep {
   status?: string;
-  statusDetails?: { message?: string; trace?: string };
+  statusDetails?: { message?: string; trace?: string; [more: string]: unknown };
   steps?: AllureStep[];
 }
 
@@ -80,6 +80,7 @@ export function mapAllureResults(reportDir: string, results: readonly CaseResult
       c.verdict === 'Pass'
         ? {}
         : {
+            ...res.statusDetails,
             message: safeText(`${c.verdict}${c.verdict === 'N/A' ? '' : ` (at fault: ${faultLabel(c)})`}: ${reasonOf(c)}${expected !== undefined ? ` | expected: ${expected}` : ''}${actual !== undefined ? ` | actual: ${actual}` : ''}`, reportDir),
             ...(trace ? { trace: safeText(trace, reportDir) } : {}),
           };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hexToBytes } from '../bytes.ts';
-import { HOP_ADDRESSES, osmocoreLogPayload, simFrameProblem } from './gsmtap.ts';
+import { HOP_ADDRESSES, osmocoreLogPayload, simFrameProblem, SOURCE_FILE } from './gsmtap.ts';
 import { Trace, writeTrace } from './trace.ts';
 
 function tshark(args: string[]): string {
@@ -31,6 +31,9 @@ describe('GSMTAP records', () => {
     expect(new TextDecoder().decode(p.subarray(48, 56))).toBe('apdu.log');
     expect(dv.getUint32(80)).toBe(7);
     expect(new TextDecoder().decode(p.subarray(84))).toBe('ATR 3b00');
+    // no record carries 16 zero bytes in a row (an all-zero key would match)
+    for (const line of [0, 7, 70_000]) expect(Buffer.from(osmocoreLogPayload(0, 'lpa-bridge', 3, 'x', { file: SOURCE_FILE.apdu, line })).indexOf(Buffer.alloc(16))).toBe(-1);
+    expect(Buffer.from(osmocoreLogPayload(0, 'trace', 3, 'legend')).indexOf(Buffer.alloc(16))).toBe(-1);
   });
 
   it('says which exchanges cannot be one GSM SIM frame, and why', () => {

