@@ -31,13 +31,13 @@ export interface HtmlReportInput {
 }
 
 /** Non-passing cases whose log excerpts are embedded; the others link their files (page size). */
-export const MAX_EXCERPTS = 300;
+export const MAX_EXCERPTS = 150;
 /** Lines of a log shown around a step's range, and when a case has no range, from its end. */
 const CONTEXT_LINES = 4;
-const TAIL_LINES = 60;
-const MAX_RANGE_LINES = 160;
+const TAIL_LINES = 40;
+const MAX_RANGE_LINES = 120;
 /** A log line longer than this is cut in the page (the evidence file keeps it whole). */
-const MAX_LINE_CHARS = 360;
+const MAX_LINE_CHARS = 240;
 
 type Esc = (s: string) => string;
 
@@ -46,6 +46,9 @@ function makeEscape(reportDir: string): Esc {
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
+const LOG_LETTER: Record<EvidenceLog, string> = { apduLog: 'a', atLog: 't', httpLog: 'h', bridgeLog: 'b' };
+/** Short ids for the lines of an excerpt (`x12-a120`: excerpt 12, apdu.log line 120): thousands of them per page. */
+const lineId = (key: string, log: EvidenceLog, n: number) => `${key}-${LOG_LETTER[log]}${n}`;
 export const caseAnchor = (c: Pick<CaseResult, 'personality' | 'id'>) => `case-${slug(c.personality)}-${slug(c.id)}`;
 const VERDICT_CLASS: Record<Verdict, string> = { Pass: 'pass', Fail: 'fail', Inconclusive: 'inco', 'N/A': 'na' };
 const badge = (v: Verdict) => `<span class="v ${VERDICT_CLASS[v]}">${v}</span>`;
@@ -66,21 +69,22 @@ function stepLines(step: StepResult | undefined, log: EvidenceLog): LineRange | 
 }
 
 /** The "not passed" row of a case: the answer to "what fails, where, expected vs actual". */
-function problemRow(c: CaseResult, esc: Esc): string {
+function problemRow(c: CaseResult, esc: Esc, keys: ReadonlyMap<CaseResult, string>): string {
   const step = decisiveStep(c);
   const { expected, actual } = expectedActual(c);
   const anchor = caseAnchor(c);
   const apdu = stepLines(step, 'apduLog');
-  const stepCell = step ? `${step.n}. ${esc(step.action)}${apdu ? ` <a class="lines" href="#${anchor}-apduLog-L${apdu.from}">APDU lines ${apdu.from}-${apdu.to}</a>` : ''}` : '<i>initial condition / set-up</i>';
+  const key = keys.get(c);
+  const stepCell = step ? `${step.n}. ${esc(step.action)}${apdu && key ? ` <a class="lines" href="#${lineId(key, 'apduLog', apdu.from)}">APDU lines ${apdu.from}-${apdu.to}</a>` : ''}` : '<i>initial condition / set-up</i>';
   return `<tr class="problem" data-verdict="${c.verdict}"><td>${badge(c.verdict)}</td><td>${esc(faultLabel(c))}</td><td><a href="#${anchor}">${esc(c.id)}</a><div class="sub">${esc(c.title)} · ${esc(c.personality)}</div></td><td>${esc(c.requirement || '-')}</td><td>${stepCell}</td><td>${expected !== undefined ? esc(expected) : ''}</td><td>${actual !== undefined ? esc(actual) : ''}<div class="sub reason">${esc(reasonOf(c))}</div></td></tr>`;
 }
 
-function problemsTable(cases: readonly CaseResult[], esc: Esc, shown: number): string {
+function problemsTable(cases: readonly CaseResult[], esc: Esc, shown: number, keys: ReadonlyMap<CaseResult, string>): string {
   if (!cases.length) return '';
   const head = '<tr><th>verdict</th><th>at fault</th><th>case</th><th>requirement</th><th>step</th><th>expected</th><th>actual / reason</th></tr>';
-  const first = cases.slice(0, shown).map((c) => problemRow(c, esc)).join('\n');
+  const first = cases.slice(0, shown).map((c) => problemRow(c, esc, keys)).join('\n');
   const rest = cases.slice(shown);
-  return `<table class="problems">${head}\n${first}</table>${rest.length ? `<details class="more"><summary>${rest.length} more not passed</summary><table class="problems">${head}\n${rest.map((c) => problemRow(c, esc)).join('\n')}</table></details>` : ''}`;
+  return `<table class="problems">${head}\n${first}</table>${rest.length ? `<details class="more"><summary>${rest.length} more not passed</summary><table class="problems">${head}\n${rest.map((c) => problemRow(c, esc, keys)).join('\n')}</table></details>` : ''}`;
 }
 
 /** Flatten an identity record into "key: value" rows (nested keys joined with '.'). */
@@ -133,24 +137,24 @@ const APDU_LINE = /^\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d\.\d+)Z (\S+) (.*)$/;
 const LPA_SIDE = new Set(['lpa-bridge', 'lpa-card']);
 const EXCERPT_LOGS = ['apduLog', 'atLog', 'httpLog', 'bridgeLog'] as const satisfies readonly EvidenceLog[];
 
-function excerpt(c: CaseResult, log: EvidenceLog, step: StepResult | undefined, input: HtmlReportInput, esc: Esc): string {
+function excerpt(c: CaseResult, key: string, log: EvidenceLog, step: StepResult | undefined, input: HtmlReportInput, esc: Esc): string {
   const rel = c.evidence[log];
   const lines = readLines(input.reportDir, rel);
   if (!lines || !lines.length) return '';
   const range = stepLines(step, log);
   const w = window(lines.length, range);
   const anchor = `${caseAnchor(c)}-${log}`;
-  const marked = (n: number) => (range && n >= range.from && n <= range.to ? ' class="mark"' : '');
+  const marked = (n: number) => (range && n >= range.from && n <= range.to ? ' class="m"' : '');
   const rows: string[] = [];
   for (let n = w.from; n <= w.to; n++) {
     const text = lines[n - 1]!;
-    const ln = `<td class="ln"><a href="#${anchor}-L${n}">${n}</a></td>`;
+    const ln = `<td>${n}</td>`;
     if (log === 'apduLog') {
       const m = APDU_LINE.exec(text);
       const [time, hop, rest] = m ? [m[1]!, m[2]!, m[3]!] : ['', '', text];
       const cell = `<span class="t">${esc(time)}</span> <span class="hop">${esc(hop)}</span> ${esc(cut(rest))}`;
-      rows.push(`<tr id="${anchor}-L${n}"${marked(n)}>${ln}${LPA_SIDE.has(hop) ? `<td>${cell}</td><td></td>` : `<td></td><td>${cell}</td>`}</tr>`);
-    } else rows.push(`<tr id="${anchor}-L${n}"${marked(n)}>${ln}<td>${esc(cut(text))}</td></tr>`);
+      rows.push(`<tr id="${lineId(key, log, n)}"${marked(n)}>${ln}${LPA_SIDE.has(hop) ? `<td>${cell}</td><td></td>` : `<td></td><td>${cell}</td>`}</tr>`);
+    } else rows.push(`<tr id="${lineId(key, log, n)}"${marked(n)}>${ln}<td>${esc(cut(text))}</td></tr>`);
   }
   const head =
     log === 'apduLog'
@@ -160,7 +164,7 @@ function excerpt(c: CaseResult, log: EvidenceLog, step: StepResult | undefined, 
   return `<div class="excerpt" id="${anchor}"><div class="xh">${title}: ${esc(w.note)} · <a href="${fileHref(rel!)}">${esc(rel!)}</a></div><table class="log ${log}">${head}${rows.join('')}</table></div>`;
 }
 
-function stepsTable(c: CaseResult, decisive: StepResult | undefined, esc: Esc, embedded: ReadonlySet<EvidenceLog>): string {
+function stepsTable(c: CaseResult, decisive: StepResult | undefined, esc: Esc, embedded: ReadonlySet<EvidenceLog>, key: string | undefined): string {
   if (!c.steps.length) return '<p class="sub">no declared steps recorded</p>';
   const anchor = caseAnchor(c);
   const rows = c.steps.map((s) => {
@@ -170,7 +174,7 @@ function stepsTable(c: CaseResult, decisive: StepResult | undefined, esc: Esc, e
         if (!c.evidence[log]) return [];
         const r = stepLines(s, log);
         const name = { apduLog: 'APDU', atLog: 'AT', httpLog: 'HTTP', bridgeLog: 'bridge output' }[log];
-        if (embedded.has(log)) return [`<a class="lines" href="#${anchor}-${log}${r ? `-L${r.from}` : ''}">${name} ${r ? `lines ${r.from}-${r.to}` : 'log excerpt'}</a>`];
+        if (embedded.has(log) && key) return [`<a class="lines" href="#${r ? lineId(key, log, r.from) : `${anchor}-${log}`}">${name} ${r ? `lines ${r.from}-${r.to}` : 'log excerpt'}</a>`];
         return [`<a class="lines" href="${fileHref(c.evidence[log]!)}">${name} ${r ? `lines ${r.from}-${r.to}` : 'log'}</a>`];
       });
       links = parts.length ? `<div>${parts.join(' · ')}</div>` : '';
@@ -180,7 +184,7 @@ function stepsTable(c: CaseResult, decisive: StepResult | undefined, esc: Esc, e
   return `<table class="steps"><tr><th>#</th><th>action</th><th>expected</th><th>status</th></tr>${rows.join('')}</table>`;
 }
 
-function caseBlock(c: CaseResult, input: HtmlReportInput, esc: Esc, withExcerpts: boolean): string {
+function caseBlock(c: CaseResult, input: HtmlReportInput, esc: Esc, key: string | undefined): string {
   const decisive = decisiveStep(c);
   const passed = c.verdict === 'Pass';
   const failureBox = passed
@@ -190,12 +194,12 @@ function caseBlock(c: CaseResult, input: HtmlReportInput, esc: Esc, withExcerpts
         const where = decisive ? `step ${decisive.n}: ${esc(decisive.action)}` : c.verdict === 'N/A' ? 'applicability' : 'an initial condition / the set-up';
         return `<div class="box ${VERDICT_CLASS[c.verdict]}"><b>${c.verdict}</b>${c.verdict === 'N/A' ? '' : ` · at fault: ${esc(faultLabel(c))}`} · at ${where}${expected !== undefined ? `<div><b>expected</b> <code>${esc(expected)}</code></div>` : ''}${actual !== undefined ? `<div><b>actual</b> <code>${esc(actual)}</code></div>` : ''}<div class="reason">${esc(reasonOf(c))}</div></div>`;
       })();
-  const embedded = withExcerpts ? EXCERPT_LOGS.map((log) => [log, excerpt(c, log, decisive, input, esc)] as const).filter(([, html]) => html) : [];
+  const embedded = key ? EXCERPT_LOGS.map((log) => [log, excerpt(c, key, log, decisive, input, esc)] as const).filter(([, html]) => html) : [];
   const excerpts = embedded.map(([, html]) => html).join('');
   const files = Object.entries(c.evidence)
     .map(([k, p]) => `<a href="${fileHref(p)}">${esc(k)}</a>`)
     .join(' · ');
-  return `<details class="case" id="${caseAnchor(c)}" data-verdict="${c.verdict}" data-iut="${c.iut}"><summary>${badge(c.verdict)} <b>${esc(c.id)}</b> ${esc(c.title)} <span class="sub">${c.durationMs} ms</span></summary><div class="body"><div class="sub">requirement: ${esc(c.requirement || '-')}${c.iut === 'self' ? ' · self-check of bridgelab (not counted for the bridge)' : ''}</div>${failureBox}${stepsTable(c, decisive, esc, new Set(embedded.map(([log]) => log)))}${excerpts}<div class="files">evidence: ${files || 'none'}</div></div></details>`;
+  return `<details class="case" id="${caseAnchor(c)}" data-verdict="${c.verdict}" data-iut="${c.iut}"><summary>${badge(c.verdict)} <b>${esc(c.id)}</b> ${esc(c.title)} <span class="sub">${c.durationMs} ms</span></summary><div class="body"><div class="sub">requirement: ${esc(c.requirement || '-')}${c.iut === 'self' ? ' · self-check of bridgelab (not counted for the bridge)' : ''}</div>${failureBox}${stepsTable(c, decisive, esc, new Set(embedded.map(([log]) => log)), key)}${excerpts}<div class="files">evidence: ${files || 'none'}</div></div></details>`;
 }
 
 const ORDER: Record<Verdict, number> = { Fail: 0, Inconclusive: 1, 'N/A': 2, Pass: 3 };
@@ -218,7 +222,7 @@ details.case .body{padding:4px 10px 10px}
 .steps{margin:6px 0}.steps .decisive td{background:#fff8c5}.st-fail .status{color:#cf222e;font-weight:600}.st-not-verifiable .status{color:#bf8700}.st-not-run .status{color:#6e7781}
 .excerpt{margin:8px 0}.xh{font-size:12px;color:#57606a;margin-bottom:2px}
 .log{font:12px/1.35 ui-monospace,monospace;width:100%;table-layout:fixed}.log td{border:none;border-bottom:1px solid #eef0f2;word-break:break-all;white-space:pre-wrap}
-.log col.lnc{width:52px}.log .ln{color:#8c959f;text-align:right}.log tr{scroll-margin-top:52px}.log tr.mark td{background:#fff8c5}.log tr:target td{background:#ffd8b5}
+.log col.lnc{width:52px}.log td:first-child{color:#8c959f;text-align:right}.log tr{scroll-margin-top:52px}.log tr.m td{background:#fff8c5}.log tr:target td{background:#ffd8b5}
 .apduLog td:nth-child(2){border-right:1px solid #d0d7de}.t{color:#8c959f}.hop{color:#0969da}
 .kv th{width:220px;font-weight:500;color:#57606a}
 #filters{position:sticky;top:0;background:#fafbfc;padding:6px 0;border-bottom:1px solid #d0d7de;z-index:1}
@@ -261,7 +265,7 @@ export function htmlReport(input: HtmlReportInput): string {
         : by.bridge.applicable === 0
           ? '<div class="verdict none" id="verdict">No applicable case: this run proves nothing about the bridge.</div>'
           : `<div class="verdict fail" id="verdict">NOT PASSED: ${by.bridge.Fail} of ${by.bridge.applicable} applicable cases failed, ${by.bridge.Inconclusive} were inconclusive.</div>`;
-  const excerpted = new Set(sorted.filter((c) => c.verdict === 'Fail' || c.verdict === 'Inconclusive').slice(0, MAX_EXCERPTS));
+  const excerpted = new Map(sorted.filter((c) => c.verdict === 'Fail' || c.verdict === 'Inconclusive').slice(0, MAX_EXCERPTS).map((c, i) => [c, `x${i}`] as const));
   const groups = new Map<string, CaseResult[]>();
   for (const c of [...input.results].sort((a, b) => a.personality.localeCompare(b.personality) || (a.iut === b.iut ? 0 : a.iut === 'bridge' ? -1 : 1) || a.group.localeCompare(b.group) || a.id.localeCompare(b.id))) {
     const k = `${c.personality} · ${c.group}${c.iut === 'self' ? ' · self-checks' : ''}`;
@@ -270,7 +274,7 @@ export function htmlReport(input: HtmlReportInput): string {
   const caseSections = [...groups.entries()]
     .map(([k, cs]) => {
       const counts = VERDICTS.map((v) => `${cs.filter((c) => c.verdict === v).length} ${v}`).join(', ');
-      return `<h3>${esc(k)} <span class="sub">${counts}</span></h3>${cs.map((c) => caseBlock(c, input, esc, excerpted.has(c))).join('\n')}`;
+      return `<h3>${esc(k)} <span class="sub">${counts}</span></h3>${cs.map((c) => caseBlock(c, input, esc, excerpted.get(c))).join('\n')}`;
     })
     .join('\n');
   const selfProblems = notPassed('self');
@@ -285,10 +289,10 @@ export function htmlReport(input: HtmlReportInput): string {
 <main>
 <section id="overview">${banner}
 ${totalsTable('totals-bridge', 'bridge under test (these decide the verdict)', by.bridge)}${totalsTable('totals-self', 'self-checks of bridgelab (not counted for the bridge)', by.self)}
-${bridgeProblems.length ? `<h2>Not passed</h2>${problemsTable(bridgeProblems, esc, 12)}` : ''}
+${bridgeProblems.length ? `<h2>Not passed</h2>${problemsTable(bridgeProblems, esc, 12, excerpted)}` : ''}
 </section>
 ${identitySection(input, esc)}
-${selfProblems.length ? `<section id="self-problems"><h2>Self-checks not passed</h2>${problemsTable(selfProblems, esc, 12)}</section>` : ''}
+${selfProblems.length ? `<section id="self-problems"><h2>Self-checks not passed</h2>${problemsTable(selfProblems, esc, 12, excerpted)}</section>` : ''}
 <section id="cases"><h2>All cases</h2>
 <div id="filters">${VERDICTS.map((v) => `<label><input type="checkbox" value="${v}" checked> ${badge(v)}</label>`).join(' ')} · <label><input type="checkbox" value="iut:bridge" checked> bridge cases</label> <label><input type="checkbox" value="iut:self" checked> self-checks</label> · <input id="search" type="search" placeholder="filter: id, title, requirement"> <button id="open-failing" type="button">open all Fail / Inconclusive</button></div>
 ${caseSections}
