@@ -2,7 +2,8 @@
 // ranges become links to marked lines, no range degrades to the log's end, every foreign
 // text is escaped and path-free, and a full run's worth of cases stays a sane page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { caseAnchor, htmlReport, MAX_EXCERPTS, type HtmlReportInput } from './html.ts';
@@ -88,5 +89,16 @@ describe('report.html', () => {
     expect(html.match(/<div class="excerpt"/g)!.length).toBe(MAX_EXCERPTS);
     expect(html.length).toBeLessThan(8e6);
     expect(html).toContain(`Log excerpts are embedded for the first ${MAX_EXCERPTS} non-passing cases`);
+  });
+
+  it('is shown in the README: a screenshot of the overview and one of a failing case', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    for (const [alt, file] of [['report overview', 'docs/report-overview.png'], ['a failing case', 'docs/report-failing-case.png']]) {
+      expect(readme).toContain(`![${alt}](${file})`);
+      const png = readFileSync(join(root, file));
+      expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+      expect(png.readUInt32BE(16)).toBeGreaterThanOrEqual(1000); // width of the IHDR chunk
+    }
   });
 });
