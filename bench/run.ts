@@ -6,6 +6,7 @@
 //   throughput  SM-DP+ downloads/s with 1, 8 and 64 concurrent virtual devices
 //   apdu        eUICC APDU rates: GetProfilesInfo, BPP segment processing
 //   certify     `bridgelab certify` wall time per personality (virtual rig, no HTML)
+//   report      writing the report of a full run (1626 cases: summary.json, junit.xml, report.html)
 // Prints tables (with the machine) and writes bench/results/latest.json (+ latest.md).
 // Options: --quick, --only a,b  --runs N  --uart-runs N  --personality p1,p2|all
 //          --tmp DIR  --out FILE  --profile-smdp DIR (CPU profile of the SM-DP+ process)
@@ -19,11 +20,12 @@ import { benchDownloads, type DownloadRun } from './download.ts';
 import { benchThroughput, type ThroughputResult } from './throughput.ts';
 import { benchGetProfilesInfo, bppRate, type BppRate, type GetProfilesInfoRate } from './apdu-rate.ts';
 import { timeCertify, type CertifyTiming } from './certify-time.ts';
+import { benchReportHtml, type ReportTiming } from './report-html.ts';
 import { machineInfo } from './lib/machine.ts';
 import { round, summarize, type Summary } from './lib/stats.ts';
 import { markdown, table, type Cell } from './lib/table.ts';
 
-const SECTIONS = ['direct', 'bridge', 'uart', 'throughput', 'apdu', 'certify'] as const;
+const SECTIONS = ['direct', 'bridge', 'uart', 'throughput', 'apdu', 'certify', 'report'] as const;
 type Section = (typeof SECTIONS)[number];
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -32,6 +34,7 @@ const TARGETS = {
   uartRatio: 1.15,
   throughputAt64: 100,
   certifyMs: 60_000,
+  reportWriteMs: 5_000,
 } as const;
 
 interface ScenarioSummary {
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
   let throughput: ThroughputResult[] | undefined;
   let gpi: GetProfilesInfoRate[] | undefined;
   const certify: CertifyTiming[] = [];
+  let report: ReportTiming | undefined;
   try {
     let directRuns: DownloadRun[] | undefined;
     if (o.sections.includes('direct') || o.sections.includes('apdu')) {
@@ -166,6 +170,10 @@ async function main(): Promise<void> {
         say(`  ${p}: ${r.error ?? `${Math.round(r.wallMs / 1000)} s, ${r.cases} cases`}`);
         certify.push(r);
       }
+    }
+    if (o.sections.includes('report')) {
+      say('report: writing the report of 1626 synthetic cases');
+      report = benchReportHtml(join(work, 'report'));
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -227,6 +235,9 @@ async function main(): Promise<void> {
       certify.map((c) => [c.personality, c.wallMs / 1000, c.processMs / 1000, c.cases, c.totals.Pass ?? 0, c.totals.Fail ?? 0, c.totals.Inconclusive ?? 0, c.totals['N/A'] ?? 0, c.error ?? `${c.suiteFiles.length} suite files`]),
     );
 
+  if (report)
+    emit('certify report of a full run (summary.json + junit.xml + report.html)', ['cases', 'failing', 'write s', 'report.html MB', 'junit.xml MB'], [[report.cases, report.failing, report.writeMs / 1000, report.htmlBytes / 1e6, report.junitBytes / 1e6]]);
+
   const targets: { target: string; measured: string; met: boolean; factor: number }[] = [];
   const check = (target: string, value: number, limit: number, higherIsBetter: boolean, unit: string) => {
     if (!Number.isFinite(value)) return;
@@ -239,6 +250,7 @@ async function main(): Promise<void> {
   const t64 = throughput?.find((t) => t.concurrency === 64);
   if (t64) check(`SM-DP+ >= ${TARGETS.throughputAt64} downloads/s at 64 devices`, t64.downloadsPerSecond, TARGETS.throughputAt64, true, '/s');
   for (const c of certify) check(`certify ${c.personality} < ${TARGETS.certifyMs / 1000} s`, c.wallMs / 1000, TARGETS.certifyMs / 1000, false, 's');
+  if (report) check(`report of ${report.cases} cases written in < ${TARGETS.reportWriteMs / 1000} s`, report.writeMs / 1000, TARGETS.reportWriteMs / 1000, false, 's');
   if (targets.length)
     emit('targets', ['target', 'measured', 'met', 'off by'], targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO', t.met ? '-' : `${t.factor.toFixed(2)}x`]));
 
@@ -257,6 +269,7 @@ async function main(): Promise<void> {
     ...(gpi ? { getProfilesInfo: gpi } : {}),
     ...(throughput ? { throughput } : {}),
     ...(certify.length ? { certify } : {}),
+    ...(report ? { report } : {}),
   };
   writeFileSync(o.out, `${JSON.stringify(result, null, 1)}\n`);
   writeFileSync(o.out.replace(/\.json$/, '') + '.md', `${md.join('\n')}\n`);

@@ -5,12 +5,11 @@
 // ready, short event lines on stderr, every event as JSON lines with --log; runs until
 // SIGINT/SIGTERM (exit 0). Bad arguments: UsageError (exit 2); start failure: exit 1.
 //
-// Hidden flag (left out of --help on purpose): `--defect NAME` (repeatable) starts a
-// deliberately broken bridge, one of the naive ports of sim/bridge/defects.ts
-// (drop-get-response, mangle-61xx, split-bpp, ignore-allowlist, status-word-rewrite,
-// interleave-lpas, drop-channel-bits), for certifying the certifier: run it as an external
-// bridge under `bridgelab certify --bridge '... --defect NAME'` and the cases covering that
-// defect must fail (cli/broken-bridge.test.ts). It says so on stderr when it starts.
+// `--defect NAME` (repeatable) starts a deliberately broken bridge, one of the naive ports of
+// sim/bridge/defects.ts, for certifying the certifier and for seeing what a failing report
+// looks like: run it as an external bridge under `bridgelab certify --bridge '... --defect
+// NAME'` and the cases covering that defect must fail (cli/broken-bridge.test.ts). --help
+// lists the defects; the bridge says so on stderr when it starts.
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OperationError, UsageError } from './errors.ts';
@@ -18,7 +17,7 @@ import { HexError, hexToBytes } from '../sim/bytes.ts';
 import { startBridge, BridgeStartError, VPCD_DEFAULT_PORT, type Bridge, type BridgeOptions, type BridgeTraceEvent } from '../sim/bridge/bridge.ts';
 import { DEFAULT_ALLOWED_AIDS, ModemUnsupportedError, SessionConfigError } from '../sim/bridge/modem-session.ts';
 import { AtError } from '../sim/bridge/at.ts';
-import { DEFECT_SUMMARIES, DefectError, parseDefectNames, type DefectName } from '../sim/bridge/defects.ts';
+import { DEFECT_NAMES, DEFECT_SUMMARIES, DefectError, parseDefectNames, type DefectName } from '../sim/bridge/defects.ts';
 
 const HELP = `usage: bridgelab bridge --serial PATH [--baud N] [--listen HOST:PORT | --connect HOST:PORT]
                         [--allow-aid HEX]... [--allow-authenticate] [--queue]
@@ -41,7 +40,12 @@ Runs the reference LPA Bridge: the LPA reaches the modem's card eUICC through vp
   --psk-key-file FILE   file holding the key in hex
   --mode MODE           auto (default) detects +CCHO or +CSIM; ccho / csim force it
   --at-timeout MS       timeout of one AT command (default 10000)
-  --log FILE            append every event (APDUs, AT lines, decisions) as JSON lines`;
+  --log FILE            append every event (APDUs, AT lines, decisions) as JSON lines
+  --defect NAME         run a deliberately broken bridge (repeatable), to see a failing report:
+${DEFECT_NAMES.map((n) => `                          ${n.padEnd(20)} ${DEFECT_SUMMARIES[n]}`).join('\n')}
+                        e.g. bridgelab certify --personality quectel-ec25j --bridge
+                          'node bin/bridgelab.js bridge --serial {tty} --baud {baud}
+                           --listen {host}:{port} --queue --defect status-word-rewrite'`;
 
 export interface BridgeCommandIo {
   stdout(line: string): void;

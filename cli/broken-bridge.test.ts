@@ -21,7 +21,7 @@ import { certify } from './certify.ts';
 import { bridgeOptionsFromArgs } from './bridge.ts';
 import { UsageError } from './errors.ts';
 import { loadRig, parseRig, type Rig } from '../rigs/rig.ts';
-import { DEFECT_NAMES, type DefectName } from '../sim/bridge/defects.ts';
+import { DEFECT_NAMES, DEFECT_SUMMARIES, type DefectName } from '../sim/bridge/defects.ts';
 import type { CaseResult, Verdict } from '../suites/framework/verdict.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -164,8 +164,8 @@ function describeRun(results: readonly CaseResult[]): string {
   return results.map((r) => `  ${r.verdict.padEnd(12)} ${r.id}${r.verdict === 'Pass' ? '' : `: ${(r.reason ?? '').slice(0, 200)}`}`).join('\n');
 }
 
-describe('bridgelab bridge --defect (hidden flag)', () => {
-  it('selects deliberate defects by name and refuses unknown ones; --help does not advertise it', async () => {
+describe('bridgelab bridge --defect', () => {
+  it('selects deliberate defects by name and refuses unknown ones; --help lists every one as the way to see a failing report', async () => {
     const o = bridgeOptionsFromArgs(['--serial', '/dev/ttyUSB2', '--defect', 'split-bpp', '--defect', 'mangle-61xx', '--defect', 'split-bpp']);
     expect(o.defects).toEqual(['split-bpp', 'mangle-61xx']);
     expect(bridgeOptionsFromArgs(['--serial', '/dev/ttyUSB2']).defects).toBeUndefined();
@@ -174,7 +174,8 @@ describe('bridgelab bridge --defect (hidden flag)', () => {
     const { bridgeCommand } = await import('./bridge.ts');
     const out: string[] = [];
     expect(await bridgeCommand(['--help'], { stdout: (l) => out.push(l), stderr: () => undefined })).toBe(0);
-    expect(out.join('\n')).not.toMatch(/defect/);
+    for (const name of DEFECT_NAMES) expect(out.join('\n')).toMatch(new RegExp(`^ +${name} +${DEFECT_SUMMARIES[name].slice(0, 20).replace(/[()]/g, '\\$&')}`, 'm'));
+    expect(out.join('\n')).toMatch(/to see a failing report/);
   });
 });
 

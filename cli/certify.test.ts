@@ -6,7 +6,7 @@ import { certify, listPersonalities, parseCertifyArgs } from './certify.ts';
 import { compareResults } from './report/compare.ts';
 import { junitXml } from './report/junit.ts';
 import { HelpRequested, UsageError } from './errors.ts';
-import type { CaseResult } from '../suites/framework/verdict.ts';
+import { totalsByIut, type CaseResult } from '../suites/framework/verdict.ts';
 
 const FIXTURES = ['cli/testdata/certify-fixture/*.suite.ts'];
 
@@ -83,7 +83,9 @@ describe('bridgelab certify', () => {
   it('writes summary.json, junit.xml, evidence, allure results and the HTML report', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     expect(summary.rig.name).toBe('virtual');
-    expect(summary.totals).toMatchObject({ Pass: 2, Fail: 3, Inconclusive: 3, 'N/A': 2 });
+    // summary.json counts the bridge's cases and, apart, the self-checks
+    expect({ bridge: summary.totals, self: summary.selfCheckTotals }).toEqual(totalsByIut(run.results));
+    expect(summary.totals.total + summary.selfCheckTotals.total).toBe(10);
     expect(summary.versions.node).toBe(process.version);
     const pass = summary.cases.find((c: CaseResult) => c.verdict === 'Pass');
     expect(existsSync(join(dir, pass.evidence.pcap))).toBe(true);
@@ -93,7 +95,7 @@ describe('bridgelab certify', () => {
     expect(junit).toMatch(/<skipped message="N\/A/);
     expect(junit).toMatch(/<error message="Inconclusive/);
     expect(existsSync(join(dir, 'allure-results'))).toBe(true);
-    expect(existsSync(join(dir, 'html', 'index.html'))).toBe(true);
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
   });
 
   it('lists verdict changes against an older report', () => {

@@ -1,8 +1,8 @@
 // `bridgelab certify`: runs the conformance suites (suites/) through vitest,
 // programmatically, once per modem personality, on the chosen rig; shows live
 // progress per test case, prints a verdict table and writes the report directory:
-// summary.json, junit.xml, allure-results/, the offline HTML report (allure v3,
-// html/) and per-case evidence (cases/<personality>/<id>/). Before any case runs it
+// summary.json, junit.xml, allure-results/, the single-file offline report.html
+// and per-case evidence (cases/<personality>/<id>/). Before any case runs it
 // checks what the rig needs (cli/preflight.ts) and that the report directory is new.
 // Cases whose IUT is the bridge run by default; self-checks of bridgelab's own parts
 // only with --include-self-checks. Exit 0 only when bridge cases ran and none failed
@@ -17,7 +17,7 @@ import { preflightBridge, programsFor, requirePrograms } from './preflight.ts';
 import { builtinRigs, loadRig, parseRig, RigError, type Rig } from '../rigs/rig.ts';
 import { ENV } from '../suites/framework/env.ts';
 import { bridgeExitCode, readCaseResults, totalsByIut, writeCaseResult, type CaseResult, type Iut, type Totals, type Verdict } from '../suites/framework/verdict.ts';
-import { compareResults } from './report/compare.ts';
+import { writeComparison } from './report/compare.ts';
 import { verdictTable, writeReport } from './report/summary.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
 
@@ -38,7 +38,7 @@ Runs the conformance suites on a rig and writes a report (default reports/<times
                  test SM-DP+, test LPA, TLS); they never count in the bridge's verdict
   --shard        run shard I of N (vitest sharding); merge with 'bridgelab report merge'
   --report       report directory; must be new or empty (one run per directory)
-  --compare      list the cases whose verdict changed against an earlier report
+  --compare      compare with an earlier report (as 'bridgelab report compare')
   --workers      suite files run at once (default: 3 per CPU, at most 8, or
                  $BRIDGELAB_SUITE_WORKERS); each runs its own rig
 Before any case runs, certify checks the programs the rig needs (socat for a fake
@@ -325,12 +325,7 @@ export async function certify(opts: CertifyOptions, out: (s: string) => void = (
   out(`\nbridge: ${totalsLine(byIut.bridge)}\n`);
   out(opts.includeSelfChecks ? `self-checks: ${totalsLine(byIut.self)}\n` : `self-checks: not run (--include-self-checks runs them)\n`);
   out(`report: ${relative(process.cwd(), opts.reportDir) || '.'}\n`);
-  if (opts.compare) {
-    const old = JSON.parse(readFileSync(join(opts.compare, 'summary.json'), 'utf8')) as { cases: CaseResult[] };
-    const changes = compareResults(old.cases, results);
-    writeFileSync(join(opts.reportDir, 'changes.json'), JSON.stringify(changes, null, 1));
-    out(changes.length ? `\nverdicts changed against ${opts.compare}:\n${changes.map((c) => `  ${c.personality}  ${c.id}: ${c.before} -> ${c.after}`).join('\n')}\n` : `\nno verdict changed against ${opts.compare}\n`);
-  }
+  if (opts.compare) writeComparison(opts.compare, opts.reportDir, (s) => out(`\n${s}`), { save: true });
   return { exitCode: bridgeExitCode(results), results };
 }
 

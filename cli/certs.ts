@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from './errors.ts';
+import { HelpRequested, UsageError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from './errors.ts';
 import { listCerts, certsOfRole, sgp26TrustedCis } from '../certs/store.ts';
 import { parseCert, CertParseError, type ParsedCert } from '../certs/cert.ts';
 import { verifyChain, chainRoleOf, isChainRole, trustedCiFromCert, CHAIN_ROLES, type ChainRole, type ChainResult, type TrustedCi } from '../certs/chain.ts';
@@ -36,6 +36,7 @@ commands:
 exit codes: 0 ok/valid, 1 invalid certificate, 2 usage error or unreadable file`;
 
 function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  if (config.args?.some((a) => a === '--help' || a === '-h')) throw new HelpRequested(USAGE);
   try {
     return parseArgs(config);
   } catch (err) {

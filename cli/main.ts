@@ -19,7 +19,7 @@ async function inProcessEuicc() {
 
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
   certify: { summary: 'run the conformance suites on a rig and write a report', load: async () => (await import('./certify.ts')).certifyCommand },
-  report: { summary: 'merge the reports of sharded certify runs', load: async () => (await import('./report.ts')).reportCommand },
+  report: { summary: 'compare two certify reports, or merge the reports of sharded runs', load: async () => (await import('./report.ts')).reportCommand },
   modem: {
     summary: 'fake modem (personality) on a PTY for a bridge under test, with the software eUICC behind it',
     load: async () => {
@@ -54,10 +54,8 @@ export function registerSubcommand(name: string, summary: string, load: () => Pr
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      process.stdout.write(usage() + '\n');
-      return name === undefined ? EXIT_USAGE : 0;
-    }
+    if (name === undefined) throw new UsageError(usage());
+    if (name === '--help' || name === '-h' || name === 'help') throw new HelpRequested(usage());
     const entry = SUBCOMMANDS[name];
     if (!entry) throw new UsageError(`unknown command '${name}'\n${usage()}`);
     const run = await entry.load();
@@ -69,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
 
 export function reportError(err: unknown): number {
   if (err instanceof HelpRequested) {
-    process.stdout.write(`${err.message}\n`);
+    process.stdout.write(err.message.endsWith('\n') ? err.message : `${err.message}\n`);
     return EXIT_OK;
   }
   if (process.env.BRIDGELAB_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);

@@ -1,10 +1,15 @@
-// `bridgelab report merge`: joins the reports of sharded certify runs
-// (`certify --shard i/n` on several CI machines) into one report directory with
-// one summary.json, junit.xml and HTML report, as if the run had not been split.
+// `bridgelab report`: work on finished certify reports.
+//   merge: joins the reports of sharded certify runs (`certify --shard i/n` on several CI
+//          machines) into one report directory with one summary.json, junit.xml and
+//          report.html, as if the run had not been split.
+//   compare: totals of two reports, regressions and fixes with their reasons, warnings when
+//          the runs differ in rig, bridge or capabilities (cli/report/compare.ts); exit 1
+//          when a bridge case regressed.
 import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError } from './errors.ts';
+import { HelpRequested, UsageError } from './errors.ts';
+import { writeComparison } from './report/compare.ts';
 import { verdictTable, writeReport } from './report/summary.ts';
 import { parseRig, type Rig } from '../rigs/rig.ts';
 import { bridgeExitCode, readCaseResults } from '../suites/framework/verdict.ts';
@@ -41,15 +46,42 @@ export async function mergeReports(shards: string[], outDir: string, html: boole
   return bridgeExitCode(results);
 }
 
+const HELP = `usage: bridgelab report compare OLD_REPORT NEW_REPORT [--json]
+       bridgelab report merge SHARD_DIR... --out DIR [--no-html]
+
+  compare   totals of both reports, the bridge cases that regressed and those fixed (with
+            the reason), cases whose applicability changed, self-check changes apart; warns
+            when the runs used different rigs, bridges, capabilities or personalities.
+            --json prints the comparison as JSON.
+  merge     joins the reports of sharded certify runs (certify --shard i/n) into DIR.
+Exit codes: compare 1 when a bridge case regressed; merge 1 when a bridge case did not
+pass; 2 usage (e.g. a directory without summary.json); 0 otherwise.`;
+
+/** parseArgs' errors are usage errors. */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${HELP}`);
+  }
+}
+
 export async function reportCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'merge') throw new UsageError("usage: bridgelab report merge SHARD_DIR... --out DIR [--no-html]");
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, 'no-html': { type: 'boolean' } } });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+  const out = (s: string) => void process.stdout.write(s);
+  if (sub === undefined) throw new UsageError(HELP);
+  if (sub === '--help' || sub === '-h' || sub === 'help') throw new HelpRequested(HELP);
+  if (sub === 'compare') {
+    const { values, positionals } = asUsage(() => parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    if (values.help) throw new HelpRequested(HELP);
+    if (positionals.length !== 2) throw new UsageError(`report compare needs OLD_REPORT and NEW_REPORT, got ${positionals.length} directories\n${HELP}`);
+    return writeComparison(resolve(positionals[0]!), resolve(positionals[1]!), out, { json: values.json === true });
   }
-  if (!parsed.values.out || parsed.positionals.length === 0) throw new UsageError('usage: bridgelab report merge SHARD_DIR... --out DIR [--no-html]');
-  return mergeReports(parsed.positionals.map((p) => resolve(p)), resolve(parsed.values.out), !parsed.values['no-html'], (s) => void process.stdout.write(s));
+  if (sub === 'merge') {
+    const { values, positionals } = asUsage(() => parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, 'no-html': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    if (values.help) throw new HelpRequested(HELP);
+    if (typeof values.out !== 'string' || positionals.length === 0) throw new UsageError(HELP);
+    return mergeReports(positionals.map((p) => resolve(p)), resolve(values.out), !values['no-html'], out);
+  }
+  throw new UsageError(`unknown report command '${sub}'\n${HELP}`);
 }

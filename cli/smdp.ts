@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT_OK, OperationError, UsageError } from './errors.ts';
+import { EXIT_OK, OperationError, HelpRequested, UsageError } from './errors.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../sim/smdp/server.ts';
 import { SmdpConfigError } from '../sim/smdp/errors.ts';
 import { parseMisbehaviour } from '../sim/smdp/misbehaviour.ts';
@@ -62,6 +62,7 @@ order options:
   --json                      machine output`;
 
 function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  if (config.args?.some((a) => a === '--help' || a === '-h')) throw new HelpRequested(USAGE);
   try {
     return parseArgs(config);
   } catch (err) {

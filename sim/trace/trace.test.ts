@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { hexToBytes } from '../bytes.ts';
 import { tapTransport, Trace, writeTrace } from './trace.ts';
 import { gsmtapPacket, GSMTAP_PORT } from './gsmtap.ts';
+import { writeTraceWithLines } from './trace.ts';
 
 describe('trace', () => {
   let dir: string;
@@ -15,7 +16,7 @@ describe('trace', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('builds GSMTAP v2 SIM packets in IPv4/UDP to port 4729', () => {
-    const p = gsmtapPacket(0, hexToBytes('00a4040000' + '9000'));
+    const p = gsmtapPacket(4, 0, hexToBytes('00a4040000' + '9000'));
     expect(p[0]).toBe(0x45);
     expect(p[9]).toBe(17);
     expect((p[22]! << 8) | p[23]!).toBe(GSMTAP_PORT);
@@ -55,7 +56,7 @@ describe('trace', () => {
     trace.end('LPA connected');
     trace.begin('send GetEID', 1);
     trace.add({ kind: 'at', direction: 'to-modem', line: 'AT+CGLA=1,22,"81E2910006BF3E035C015A00"' });
-    // a modem answer spans several lines of at.log
+    // a modem answer is one line of at.log (CR/LF shown as \r\n)
     trace.add({ kind: 'at', direction: 'from-modem', line: '+CGLA: 4,"6120"\r\n\r\nOK' });
     trace.log('bridge', '{"type":"decision","what":"t0"}');
     trace.log('lpa', 'not bridge output');
@@ -63,7 +64,7 @@ describe('trace', () => {
     trace.begin('look at the card hop', 2);
     trace.end('look at the card hop', 2);
     const files = writeTrace(trace, dir);
-    expect(files.stepLines).toEqual({ 1: { atLog: { from: 5, to: 8 }, bridgeLog: { from: 4, to: 4 } } });
+    expect(files.stepLines).toEqual({ 1: { atLog: { from: 5, to: 6 }, bridgeLog: { from: 4, to: 4 } } });
     const at = readFileSync(files.atLog, 'utf8').split('\n');
     expect(at.slice(0, 9)).toEqual([
       expect.stringMatching(/<< RDY$/),
@@ -71,13 +72,31 @@ describe('trace', () => {
       '=== end of initial condition',
       '=== step 1: send GetEID',
       expect.stringMatching(/>> AT\+CGLA=1,22,/),
-      expect.stringMatching(/<< \+CGLA: 4,"6120"$/),
-      '',
-      'OK',
+      expect.stringMatching(/<< \+CGLA: 4,"6120"\\r\\n\\r\\nOK$/),
       '=== end of step 1',
+      '=== step 2: look at the card hop',
+      '=== end of step 2',
     ]);
     expect(readFileSync(files.bridgeLog, 'utf8').split('\n')[3]).toMatch(/\{"type":"decision","what":"t0"\}$/);
     expect(readFileSync(files.apduLog, 'utf8')).toMatch(/^=== initial condition: LPA connected\n.*lpa-bridge >> 0070000001\n.*<< 019000/);
+  });
+
+  it('maps every event to its lines in the text logs, one line per AT response', () => {
+    const trace = new Trace();
+    trace.add({ kind: 'at', direction: 'to-modem', line: 'AT+CCHO="A0000005591010FFFFFFFF8900000100"' });
+    trace.add({ kind: 'at', direction: 'from-modem', line: '+CCHO: 1\r\n\r\nOK' });
+    trace.log('vpcd', 'control reset');
+    trace.add({ kind: 'apdu', hop: 'lpa-bridge', command: hexToBytes('81e2910006bf3e035c015a'), response: hexToBytes('6121'), ms: 1 });
+    trace.add({ kind: 'http', method: 'POST', url: '/gsma/rsp2/es9plus/initiateAuthentication', status: 200, request: '{}', response: '{}', ms: 3 });
+    const { files, eventLines } = writeTraceWithLines(trace, join(dir, 'lines'));
+    expect(eventLines).toEqual([
+      { log: 'atLog', from: 1, to: 1 },
+      { log: 'atLog', from: 2, to: 2 },
+      undefined,
+      { log: 'apduLog', from: 1, to: 2 },
+      { log: 'httpLog', from: 1, to: 3 },
+    ]);
+    expect(readFileSync(files.atLog, 'utf8').split('\n')[1]).toMatch(/<< \+CCHO: 1\\r\\n\\r\\nOK$/);
   });
 
   it('produces a pcap that tshark decodes as GSM SIM APDUs', (ctx) => {

@@ -3,14 +3,15 @@
 // order and timestamped, with markers where each step of a test case (SGP.23 test
 // sequence) begins and ends. A Trace is written per test case as text logs (APDU, AT,
 // HTTP, bridge), JSON lines and a GSMTAP pcap of the APDUs (gsmtap.ts) that Wireshark and
-// tshark open; writing it tells, per step, which lines of each log the step produced.
+// tshark open (every pcap record that is not an APDU frame names its apdu.log line);
+// writing it tells, per step, which lines of each log the step produced.
 // Nothing secret passes through here: APDUs and BPPs are protected on the wire, and keys
 // never leave the parties that hold them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../bytes.ts';
 import type { ApduTransport } from '../apdu/apdu.ts';
-import { GSMTAP_SIM_APDU, GSMTAP_SIM_ATR, gsmtapPcap, type GsmtapRecord } from './gsmtap.ts';
+import { gsmtapPcap, legendRecord, LOG_LEVEL, simFrameProblem, SOURCE_FILE, type GsmtapRecord } from './gsmtap.ts';
 
 export type Hop = 'lpa-bridge' | 'bridge-modem' | 'modem-card' | 'lpa-card';
 
@@ -110,72 +111,92 @@ export interface WrittenTrace extends TraceFiles {
   stepLines: Record<number, Partial<Record<TraceLog, LineRange>>>;
 }
 
+/**
+ * Per event (same index as trace.events): the log file it went to and its 1-based line range
+ * there; undefined for events no text log shows (free log lines, markers). Each AT line is one
+ * log line (CR/LF inside a response are written as \r \n), so a step's events map to a
+ * contiguous range of lines.
+ */
+export type EventLines = ({ log: TraceLog; from: number; to: number } | undefined)[];
+
 function markerLine(e: Extract<TraceEvent, { kind: 'marker' }>): string {
   const what = e.step !== undefined ? `step ${e.step}` : 'initial condition';
   return e.phase === 'begin' ? `=== ${what}: ${e.label}` : `=== end of ${what}`;
 }
 
+/** CR and LF inside one logged text, visible and on one line. */
+function oneLine(text: string): string {
+  return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
 /** Write the evidence files of one trace into `dir` (created). Returns their paths and the lines of each step. */
 export function writeTrace(trace: Trace, dir: string, hop?: Hop): WrittenTrace {
+  return writeTraceWithLines(trace, dir, hop).files;
+}
+
+/** writeTrace, and where each event went in the text logs. */
+export function writeTraceWithLines(trace: Trace, dir: string, hop?: Hop): { files: WrittenTrace; eventLines: EventLines } {
   mkdirSync(dir, { recursive: true });
-  const files: TraceFiles = {
-    apduLog: join(dir, 'apdu.log'),
-    atLog: join(dir, 'at.log'),
-    httpLog: join(dir, 'http.log'),
-    bridgeLog: join(dir, 'bridge.log'),
-    events: join(dir, 'events.jsonl'),
-    pcap: join(dir, 'apdu.pcap'),
-  };
   const logs: Record<TraceLog, string[]> = { apduLog: [], atLog: [], httpLog: [], bridgeLog: [] };
-  // one entry per line of the file (a modem response spans several), so that line ranges point into the file
-  const write = (log: TraceLog, ...entries: string[]) => {
-    for (const e of entries) logs[log].push(...e.split(/\r?\n/));
+  const write = (log: TraceLog, ...lines: string[]) => {
+    const from = logs[log].length + 1;
+    logs[log].push(...lines);
+    return { log, from, to: from + lines.length - 1 };
   };
+  const eventLines: EventLines = [];
   const stepLines: WrittenTrace['stepLines'] = {};
   // the steps open now (a step may hold an initial condition inside it): lines written go to each
   const open: number[] = [];
-  const lengths = () => TRACE_LOGS.map((l) => logs[l].length);
-  let before = lengths();
   const pcap: GsmtapRecord[] = [];
+  const hops = new Set<Hop>();
+  const source = () => ({ file: SOURCE_FILE.apdu, line: logs.apduLog.length + 1 });
   for (const e of trace.events) {
+    let span: EventLines[number];
     if (e.kind === 'marker') {
       for (const log of TRACE_LOGS) write(log, markerLine(e));
       if (e.step !== undefined) {
         if (e.phase === 'begin') open.push(e.step);
         else open.splice(open.lastIndexOf(e.step), 1);
       }
-      before = lengths();
-      continue;
-    }
-    if (e.kind === 'apdu' && (!hop || e.hop === hop)) {
-      write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} << ${toHex(e.response)} (${e.ms.toFixed(1)} ms)`);
-      pcap.push({ timeMs: e.t, subType: GSMTAP_SIM_APDU, payload: concatExchange(e.command, e.response) });
-    } else if (e.kind === 'apdu-error') write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} !! ${e.error}`);
-    else if (e.kind === 'atr') {
-      write('apduLog', `${iso(e.t)} ${e.hop} ATR ${toHex(e.atr)}`);
-      pcap.push({ timeMs: e.t, subType: GSMTAP_SIM_ATR, payload: e.atr });
-    } else if (e.kind === 'at') write('atLog', `${iso(e.t)} ${e.direction === 'to-modem' ? '>>' : '<<'} ${e.line}`);
-    else if (e.kind === 'http') write('httpLog', `${iso(e.t)} ${e.method} ${e.url} -> ${e.status} (${e.ms.toFixed(1)} ms)`, `  request: ${e.request}`, `  response: ${e.response}`);
-    else if (e.kind === 'log' && e.source === BRIDGE_LOG_SOURCE) write('bridgeLog', `${iso(e.t)} ${e.message}`);
-    const after = lengths();
-    for (const step of open)
-      TRACE_LOGS.forEach((log, i) => {
-        if (after[i]! === before[i]!) return;
+      span = undefined;
+    } else if ((e.kind === 'apdu' || e.kind === 'apdu-error' || e.kind === 'atr') && hop && e.hop !== hop) span = undefined;
+    else if (e.kind === 'apdu') {
+      hops.add(e.hop);
+      const problem = simFrameProblem(e.command, e.response);
+      pcap.push(problem ? { kind: 'log', timeMs: e.t, hop: e.hop, level: LOG_LEVEL.notice, message: `C-APDU ${toHex(e.command)} R-APDU ${toHex(e.response)}: not a GSM SIM frame: ${problem}`, source: source() } : { kind: 'apdu', timeMs: e.t, hop: e.hop, command: e.command, response: e.response });
+      span = write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} << ${toHex(e.response)} (${e.ms.toFixed(1)} ms)`);
+    } else if (e.kind === 'apdu-error') {
+      hops.add(e.hop);
+      pcap.push({ kind: 'log', timeMs: e.t, hop: e.hop, level: LOG_LEVEL.error, message: `C-APDU ${toHex(e.command)}: no R-APDU: ${oneLine(e.error)}`, source: source() });
+      span = write('apduLog', `${iso(e.t)} ${e.hop} >> ${toHex(e.command)}`, `${iso(e.t)} ${e.hop} !! ${oneLine(e.error)}`);
+    } else if (e.kind === 'atr') {
+      hops.add(e.hop);
+      pcap.push({ kind: 'log', timeMs: e.t, hop: e.hop, level: LOG_LEVEL.info, message: `ATR ${toHex(e.atr)}`, source: source() });
+      span = write('apduLog', `${iso(e.t)} ${e.hop} ATR ${toHex(e.atr)}`);
+    } else if (e.kind === 'at') span = write('atLog', `${iso(e.t)} ${e.direction === 'to-modem' ? '>>' : '<<'} ${oneLine(e.line)}`);
+    else if (e.kind === 'http') span = write('httpLog', `${iso(e.t)} ${e.method} ${e.url} -> ${e.status} (${e.ms.toFixed(1)} ms)`, `  request: ${oneLine(e.request)}`, `  response: ${oneLine(e.response)}`);
+    else if (e.kind === 'log' && e.source === BRIDGE_LOG_SOURCE) span = write('bridgeLog', `${iso(e.t)} ${oneLine(e.message)}`);
+    else span = undefined;
+    eventLines.push(span);
+    if (span)
+      for (const step of open) {
         const ranges = (stepLines[step] ??= {});
-        const range = ranges[log];
-        ranges[log] = { from: range?.from ?? before[i]! + 1, to: after[i]! };
-      });
-    before = after;
+        const range = ranges[span.log];
+        ranges[span.log] = { from: range?.from ?? span.from, to: span.to };
+      }
   }
+  if (pcap.length) pcap.unshift(legendRecord(pcap[0]!.timeMs, [...hops]));
+  const files: WrittenTrace = {
+    apduLog: join(dir, 'apdu.log'),
+    atLog: join(dir, 'at.log'),
+    httpLog: join(dir, 'http.log'),
+    bridgeLog: join(dir, 'bridge.log'),
+    events: join(dir, 'events.jsonl'),
+    pcap: join(dir, 'apdu.pcap'),
+    stepLines,
+  };
   for (const log of TRACE_LOGS) writeFileSync(files[log], logs[log].join('\n') + (logs[log].length ? '\n' : ''));
   writeFileSync(files.events, trace.events.map((e) => JSON.stringify(e, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v))).join('\n') + '\n');
   writeFileSync(files.pcap, gsmtapPcap(pcap));
-  return { ...files, stepLines };
-}
-
-function concatExchange(command: Uint8Array, response: Uint8Array): Uint8Array {
-  const out = new Uint8Array(command.length + response.length);
-  out.set(command);
-  out.set(response, command.length);
-  return out;
+  return { files, eventLines };
 }
