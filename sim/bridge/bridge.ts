@@ -36,7 +36,7 @@ import { SerialPort } from 'serialport';
 import { responseSw } from '../apdu/apdu.ts';
 import { formatSw } from '../apdu/sw.ts';
 import { toUpperHex } from '../bytes.ts';
-import { buildAtr } from '../euicc/card/atr.ts';
+import { buildAtr } from '../apdu/atr.ts';
 import { serveVpcdSocket, type VpcdCard } from '../vpcd/card-side.ts';
 import { VPCD_DEFAULT_PORT } from '../vpcd/framing.ts';
 import { AtClient, type AtClientOptions, type AtTraceEvent } from './at.ts';
@@ -98,7 +98,7 @@ export interface BridgeOptions {
   psk?: PskOptions;
   at?: Omit<AtClientOptions, 'onTrace' | 'reopen'>;
   session?: Omit<ModemSessionOptions, 'onTrace'>;
-  /** ATR answered to the LPA (default buildAtr(): T=0 and T=1, eUICC-like) */
+  /** ATR answered to the LPA (default buildAtr(): T=0 with T=15 global bytes, like field eUICCs) */
   atr?: Uint8Array;
   /** deliberate defects for certifying the certifier (defects.ts); default none. Never in production. */
   defects?: readonly DefectName[];
