@@ -12,7 +12,7 @@ import { withChannel } from '../apdu/channels.ts';
 import { DEFAULT_STORE_DATA_BLOCK, segmentStoreData } from '../apdu/store-data.ts';
 import { transmitWithT0Procedure } from '../apdu/t0.ts';
 import { hexToBytes, toUpperHex } from '../bytes.ts';
-import { type Codec, decode, DerError, parseTlv, tagHex } from '../rsp/der.ts';
+import { type Codec, decode, decodeTolerant, type DerFinding, DerError, parseTlv, tagHex } from '../rsp/der.ts';
 import { EUICCInfo1, EUICCInfo2, type NotificationEvent } from '../rsp/common.ts';
 import { EuiccConfiguredAddressesRequest, EuiccConfiguredAddressesResponse, SetDefaultDpAddressRequest, SetDefaultDpAddressResponse } from '../rsp/es10a.ts';
 import {
@@ -79,8 +79,13 @@ export interface Es10Options {
   readonly getResponseClass?: GetResponseClass;
   /** Le=00 on the last STORE DATA block (default true); false sends it as case 3 like lpac */
   readonly leOnLast?: boolean;
-  /** decode responses as strict DER (default true) */
+  /** decode responses as strict DER (default true); false accepts any BER silently */
   readonly strictDer?: boolean;
+  /**
+   * 'tolerant': accept a card's valid BER that is not DER, as field LPAs do, and report
+   * each deviation through trace.onFinding; 'strict' (default) rejects it
+   */
+  readonly peerEncoding?: 'strict' | 'tolerant';
   /** longest R-APDU (data + SW) the LPA takes; longer is a ReceiveBufferError (default: no limit) */
   readonly receiveBuffer?: number;
   /** 6Cxx: re-send with Le = SW2 (default) or fail the command (lpac) */
@@ -111,6 +116,8 @@ export interface Es10Trace {
   onApdu?(exchange: ApduExchange): void;
   /** every ES10 command (one STORE DATA sequence; a BPP is one record per segment) */
   onCommand?(record: Es10CommandRecord): void;
+  /** a response that is valid BER but not DER, accepted by a tolerant LPA */
+  onFinding?(fn: string, finding: DerFinding): void;
 }
 
 /** Profile reference of ES10c Enable/Disable/Delete: ICCID digits, or the ISD-P AID. */
@@ -252,6 +259,11 @@ export class Es10Client {
   private decodeResponse<T>(fn: string, response: Uint8Array, codec: Codec<T>): T {
     if (response.length === 0) throw new Es10ResponseError(fn, 'empty', `no response data (expected ${codec.name})`, response);
     try {
+      if (this.options.strictDer !== false && this.options.peerEncoding === 'tolerant') {
+        const r = decodeTolerant(codec, response);
+        for (const f of r.findings) this.options.trace?.onFinding?.(fn, f);
+        return r.value;
+      }
       return decode(codec, response, { der: this.options.strictDer ?? true });
     } catch (e) {
       if (e instanceof DerError) throw new Es10ResponseError(fn, 'malformed', `response is not a valid ${codec.name}: ${e.describe()}`, response, { cause: e });

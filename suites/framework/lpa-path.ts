@@ -6,6 +6,7 @@
 // meanwhile, the PTY having one user at a time).
 import type { Rig } from '../../rigs/rig.ts';
 import type { Es10Options } from '../../sim/lpa/es10.ts';
+import { describeFinding, type DerFinding } from '../../sim/rsp/der.ts';
 import { es10OptionsOf, loadLpaProfile, type LpaProfile } from '../../sim/lpa/lpa-profile.ts';
 import { LinkTimer, openPcscPath, pcscPathUnavailable, type PcscPath } from '../../sim/lpa/pcsc-path.ts';
 import { startBridge, type Bridge, type BridgeOptions } from '../../sim/bridge/bridge.ts';
@@ -14,9 +15,17 @@ export function lpaProfileOf(rig: Rig): LpaProfile {
   return loadLpaProfile(rig.lpa.profile);
 }
 
-/** ES10 options of the rig's LPA: its profile, with the rig's STORE DATA block size. */
-export function lpaEs10Options(rig: Rig): Es10Options {
-  return { ...es10OptionsOf(lpaProfileOf(rig)), blockSize: rig.lpa.storeDataBlockSize };
+/**
+ * ES10 options of the rig's LPA: its profile, with the rig's STORE DATA block size; a card's
+ * BER that is not DER is accepted as field LPAs accept it and reported to `onFinding`
+ * (the case trace: a 'log' event with source 'finding').
+ */
+export function lpaEs10Options(rig: Rig, onFinding?: (message: string) => void): Es10Options {
+  return {
+    ...es10OptionsOf(lpaProfileOf(rig)),
+    blockSize: rig.lpa.storeDataBlockSize,
+    ...(onFinding ? { peerEncoding: 'tolerant' as const, trace: { onFinding: (fn: string, f: DerFinding) => onFinding(`${fn}: ${describeFinding(f)}`) } } : {}),
+  };
 }
 
 /** Why this rig cannot put its LPA on the PC/SC path, or undefined. */

@@ -20,6 +20,7 @@ import { Lpa, type LpaOptions } from '../../sim/lpa/flows.ts';
 import type { RspHttpOptions } from '../../sim/lpa/rsp-http.ts';
 import type { Es10Options } from '../../sim/lpa/es10.ts';
 import { lpaEs10Options, openPcscSession, type PcscSession } from './lpa-path.ts';
+import { describeFinding } from '../../sim/rsp/der.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../../sim/smdp/index.ts';
 import { Trace } from '../../sim/trace/trace.ts';
 import type { SuiteEnv } from './env.ts';
@@ -118,6 +119,12 @@ export class RigRuntime {
     await this.startBridgePart();
   }
 
+  /** a peer's BER that is not DER, accepted by the eUICC: a finding in the case trace */
+  private traceFindings(e: Euicc): Euicc {
+    e.events.on('finding', (f) => this.trace.log('finding', `eUICC ${f.source}: ${describeFinding(f.finding)}`));
+    return e;
+  }
+
   private async newEuicc(): Promise<Euicc> {
     const rig = this.env.rig;
     if (rig.euicc.kind !== 'emulated') throw new Error('no emulated eUICC on this rig');
@@ -129,7 +136,7 @@ export class RigRuntime {
       ...(this.smdp ? { defaultDpAddress: this.smdp.address, rootDsAddress: this.smdp.smdsAddress } : {}),
       ...this.parts.euicc,
     });
-    return e;
+    return this.traceFindings(e);
   }
 
   /** The card as the modem sees it, tapped on the modem-card hop; follows euicc replacement. */
@@ -246,7 +253,7 @@ export class RigRuntime {
       ...this.parts.euicc,
       ...options,
     });
-    this.euicc = next;
+    this.euicc = this.traceFindings(next);
     await old.close();
     return next;
   }
@@ -383,7 +390,7 @@ export class RigRuntime {
     try {
       const lpa = await Lpa.open(hooked, {
         http: this.httpOptions(),
-        es10: { ...lpaEs10Options(this.env.rig), ...es10 },
+        es10: { ...lpaEs10Options(this.env.rig, (m) => this.trace.log('finding', m)), ...es10 },
         onProgress: (e) => this.trace.log('lpa', `${e.step} ${e.phase}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`),
         ...lpaOptions,
       });
