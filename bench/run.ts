@@ -3,6 +3,8 @@
 //   direct      TS.48 download, LPA -> in-process eUICC, unthrottled (download.ts)
 //   bridge      the same through vpcd -> reference bridge -> PTY fake modem (timeScale 0)
 //   uart        the bridge path at 115200 baud, next to the wire-time floor
+//   pcscd       the same download from a PC/SC LPA through pcscd + vpcd (pcscd.ts), with
+//               and without the bridge's TCP_QUICKACK, next to the bridge's AT round trips
 //   throughput  SM-DP+ downloads/s with 1, 8 and 64 concurrent virtual devices
 //   apdu        eUICC APDU rates: GetProfilesInfo, BPP segment processing
 //   certify     `bridgelab certify` wall time per personality (virtual rig, no HTML)
@@ -21,16 +23,19 @@ import { benchThroughput, type ThroughputResult } from './throughput.ts';
 import { benchGetProfilesInfo, bppRate, type BppRate, type GetProfilesInfoRate } from './apdu-rate.ts';
 import { timeCertify, type CertifyTiming } from './certify-time.ts';
 import { benchReportHtml, type ReportTiming } from './report-html.ts';
+import { benchPcscd, type PcscdBench } from './pcscd.ts';
 import { machineInfo } from './lib/machine.ts';
 import { round, summarize, type Summary } from './lib/stats.ts';
 import { markdown, table, type Cell } from './lib/table.ts';
 
-const SECTIONS = ['direct', 'bridge', 'uart', 'throughput', 'apdu', 'certify', 'report'] as const;
+const SECTIONS = ['direct', 'bridge', 'uart', 'pcscd', 'throughput', 'apdu', 'certify', 'report'] as const;
 type Section = (typeof SECTIONS)[number];
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 const TARGETS = {
   downloadMedianMs: 150,
+  /** PC/SC LPA download through pcscd within this factor of the bridge's AT round-trip sum */
+  pcscdOverAt: 1.2,
   uartRatio: 1.15,
   throughputAt64: 100,
   certifyMs: 60_000,
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
   let gpi: GetProfilesInfoRate[] | undefined;
   const certify: CertifyTiming[] = [];
   let report: ReportTiming | undefined;
+  let pcscd: PcscdBench | undefined;
   try {
     let directRuns: DownloadRun[] | undefined;
     if (o.sections.includes('direct') || o.sections.includes('apdu')) {
@@ -146,6 +152,11 @@ async function main(): Promise<void> {
     if (o.sections.includes('uart')) {
       say(`uart: ${o.uartRuns} downloads through the bridge at 115200 baud`);
       downloads.uart115200 = scenario(await benchDownloads({ mode: 'bridge', runs: o.uartRuns, warmup: 1, baud: 115200, personality: 'quectel-ec25j', workDir: join(work, 'uart'), onRun: progress('uart') }));
+    }
+    if (o.sections.includes('pcscd')) {
+      say(`pcscd: ${o.runs} downloads each with and without TCP_QUICKACK, PC/SC LPA (lpac-pcsc) -> pcscd -> vpcd -> bridge -> PTY modem -> eUICC`);
+      pcscd = await benchPcscd({ runs: o.runs, workDir: join(work, 'pcscd'), log: say });
+      if (pcscd.unavailable) say(`  pcscd: skipped: ${pcscd.unavailable}`);
     }
     if (o.sections.includes('apdu')) {
       if (directRuns) bpp = bppRate(directRuns);
@@ -206,6 +217,26 @@ async function main(): Promise<void> {
       ['AT exchanges', 'command line: measured', 'wire', 'modem + card', 'response: measured', 'wire', 'outside the serial line'],
       [[u.at.exchanges, u.at.commandMs, u.at.commandWireMs, u.at.modemMs, u.at.responseMs, u.at.responseWireMs, u.totalMs.median - u.at.commandMs - u.at.modemMs - u.at.responseMs]],
     );
+  const pcscdRows = (quickAck: boolean) => {
+    const rs = (pcscd?.runs ?? []).filter((r) => r.quickAck === quickAck);
+    if (!rs.length) return undefined;
+    const total = summarize(rs.map((r) => r.totalMs));
+    const at = summarize(rs.map((r) => r.atSumMs));
+    const per = summarize(rs.map((r) => r.perApduMs));
+    const ratio = summarize(rs.map((r) => r.totalMs / r.atSumMs));
+    return { rs, total, at, per, ratio };
+  };
+  const qa = pcscdRows(true);
+  const noQa = pcscdRows(false);
+  if (qa || noQa)
+    emit(
+      'PC/SC LPA (lpac-pcsc profile) -> pcscd -> vpcd -> bridge -> PTY modem: TS.48 download against the sum of its AT round trips (medians, ms)',
+      ['bridge vpcd socket', 'runs', 'download', 'p95', 'APDUs', 'per APDU at the LPA', 'AT exchanges', 'AT round-trip sum', 'download / AT sum', 'p95'],
+      [
+        ...(qa ? [['TCP_QUICKACK (default)', qa.rs.length, qa.total.median, qa.total.p95, qa.rs[0]!.apdus, qa.per.median, qa.rs[0]!.atExchanges, qa.at.median, qa.ratio.median, qa.ratio.p95] as Cell[]] : []),
+        ...(noQa ? [['delayed ACK (--no-quickack)', noQa.rs.length, noQa.total.median, noQa.total.p95, noQa.rs[0]!.apdus, noQa.per.median, noQa.rs[0]!.atExchanges, noQa.at.median, noQa.ratio.median, noQa.ratio.p95] as Cell[]] : []),
+      ],
+    );
   if (throughput) {
     emit(
       'SM-DP+ throughput (one SM-DP+ process, N devices each with its own in-memory eUICC, direct LPA, loopback HTTPS)',
@@ -246,6 +277,7 @@ async function main(): Promise<void> {
   };
   if (downloads.direct) check(`in-process download median < ${TARGETS.downloadMedianMs} ms`, downloads.direct.totalMs.median, TARGETS.downloadMedianMs, false, 'ms');
   if (downloads.bridge) check(`bridge-path download median < ${TARGETS.downloadMedianMs} ms`, downloads.bridge.totalMs.median, TARGETS.downloadMedianMs, false, 'ms');
+  if (qa) check(`PC/SC download through pcscd within ${TARGETS.pcscdOverAt}x of its AT round-trip sum`, qa.ratio.median, TARGETS.pcscdOverAt, false, 'x');
   if (u?.wire) check(`115200 baud within ${TARGETS.uartRatio}x of the wire floor`, u.wire.ratio.median, TARGETS.uartRatio, false, 'x');
   const t64 = throughput?.find((t) => t.concurrency === 64);
   if (t64) check(`SM-DP+ >= ${TARGETS.throughputAt64} downloads/s at 64 devices`, t64.downloadsPerSecond, TARGETS.throughputAt64, true, '/s');
@@ -270,6 +302,7 @@ async function main(): Promise<void> {
     ...(throughput ? { throughput } : {}),
     ...(certify.length ? { certify } : {}),
     ...(report ? { report } : {}),
+    ...(pcscd ? { pcscd } : {}),
   };
   writeFileSync(o.out, `${JSON.stringify(result, null, 1)}\n`);
   writeFileSync(o.out.replace(/\.json$/, '') + '.md', `${md.join('\n')}\n`);

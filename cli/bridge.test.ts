@@ -36,6 +36,19 @@ describe('bridgelab bridge arguments', () => {
     expect(usage(['--serial', '/dev/ttyUSB2', '--psk-identity', 'x', '--psk-key', 'zz'])).toMatch(/^--psk-key: not hex/);
     expect(usage(['--serial', '/dev/ttyUSB2', '--mode', 'at'])).toBe("--mode expects auto, ccho or csim, got 'at'");
     expect(usage(['--serial', '/dev/ttyUSB2', '--bogus'])).toMatch(/bogus/);
+    expect(usage(['--serial', '/dev/ttyUSB2', '--t0', 'auto'])).toBe("--t0 expects reader, join, pass, got 'auto'");
+    expect(usage(['--serial', '/dev/ttyUSB2', '--atr', 'T=1'])).toBe("--atr expects T=0 or T=0,T=1, got 'T=1'");
+  });
+
+  it('T=0 reader procedure and a field-eUICC T=0 ATR by default; --t0, --atr and --no-quickack change them', () => {
+    const o = bridgeOptionsFromArgs(['--serial', '/dev/ttyUSB2']);
+    expect(o.session?.t0).toBe('reader');
+    expect(toUpperHex(o.atr!)).toBe('3B9F96803FC7828031E073FE211B633A204A8300900035');
+    expect(o.quickAck).toBeUndefined();
+    const p = bridgeOptionsFromArgs(['--serial', '/dev/ttyUSB2', '--t0', 'join', '--atr', 'T=0,T=1', '--no-quickack']);
+    expect(p.session?.t0).toBe('join');
+    expect(toUpperHex(p.atr!).startsWith('3B9F9680B1FE45')).toBe(true);
+    expect(p.quickAck).toBe(false);
   });
 
   it('defaults: listen on 0.0.0.0:35963, refuse a second LPA, ISD-R and ECASD allowed; --allow-aid adds', () => {

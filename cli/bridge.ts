@@ -15,14 +15,16 @@ import { parseArgs } from 'node:util';
 import { OperationError, UsageError } from './errors.ts';
 import { HexError, hexToBytes } from '../sim/bytes.ts';
 import { startBridge, BridgeStartError, VPCD_DEFAULT_PORT, type Bridge, type BridgeOptions, type BridgeTraceEvent } from '../sim/bridge/bridge.ts';
-import { DEFAULT_ALLOWED_AIDS, ModemUnsupportedError, SessionConfigError } from '../sim/bridge/modem-session.ts';
+import { DEFAULT_ALLOWED_AIDS, LPA_T0_PROCEDURES, ModemUnsupportedError, SessionConfigError, type LpaT0Procedure } from '../sim/bridge/modem-session.ts';
+import { buildAtr } from '../sim/apdu/atr.ts';
 import { AtError } from '../sim/bridge/at.ts';
 import { DEFECT_NAMES, DEFECT_SUMMARIES, DefectError, parseDefectNames, type DefectName } from '../sim/bridge/defects.ts';
 
 const HELP = `usage: bridgelab bridge --serial PATH [--baud N] [--listen HOST:PORT | --connect HOST:PORT]
                         [--allow-aid HEX]... [--allow-authenticate] [--queue]
                         [--psk-identity ID (--psk-key HEX | --psk-key-file FILE)]
-                        [--mode auto|ccho|csim] [--at-timeout MS] [--log FILE]
+                        [--mode auto|ccho|csim] [--t0 reader|join|pass] [--atr T=0|T=0,T=1]
+                        [--no-quickack] [--at-timeout MS] [--log FILE]
 
 Runs the reference LPA Bridge: the LPA reaches the modem's card eUICC through vpcd
 (vsmartcard) framing; each APDU becomes one AT+CGLA (or AT+CSIM) on the serial port.
@@ -39,6 +41,13 @@ Runs the reference LPA Bridge: the LPA reaches the modem's card eUICC through vp
   --psk-key HEX         the key, 16 to 64 bytes (prefer --psk-key-file: argv is visible)
   --psk-key-file FILE   file holding the key in hex
   --mode MODE           auto (default) detects +CCHO or +CSIM; ccho / csim force it
+  --t0 PROCEDURE        reader (default): as a T=0 reader, at most 256 data bytes per
+                        short APDU, the rest by the LPA's GET RESPONSE after 61xx;
+                        join: the bridge fetches and joins the whole answer itself;
+                        pass: 61xx/6Cxx reach the LPA untouched
+  --atr PROTOCOLS       protocols in the ATR: T=0 (default, as field eUICCs) or T=0,T=1
+  --no-quickack         do not set TCP_QUICKACK on the LPA link (pcscd's vpcd then waits
+                        for delayed ACKs, about 40 ms per APDU)
   --at-timeout MS       timeout of one AT command (default 10000)
   --log FILE            append every event (APDUs, AT lines, decisions) as JSON lines
   --defect NAME         run a deliberately broken bridge (repeatable), to see a failing report:
@@ -120,6 +129,9 @@ export function bridgeOptionsFromArgs(args: string[]): BridgeOptions & { logFile
         'psk-key': { type: 'string' },
         'psk-key-file': { type: 'string' },
         mode: { type: 'string' },
+        t0: { type: 'string' },
+        atr: { type: 'string' },
+        'no-quickack': { type: 'boolean' },
         'at-timeout': { type: 'string' },
         log: { type: 'string' },
         defect: { type: 'string', multiple: true },
@@ -140,6 +152,10 @@ export function bridgeOptionsFromArgs(args: string[]): BridgeOptions & { logFile
   });
   const mode = v.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'ccho' && mode !== 'csim') throw new UsageError(`--mode expects auto, ccho or csim, got '${mode}'`);
+  const t0 = v.t0 ?? 'reader';
+  if (!(LPA_T0_PROCEDURES as readonly string[]).includes(t0)) throw new UsageError(`--t0 expects ${LPA_T0_PROCEDURES.join(', ')}, got '${t0}'`);
+  const atrProtocols = v.atr ?? 'T=0';
+  if (atrProtocols !== 'T=0' && atrProtocols !== 'T=0,T=1') throw new UsageError(`--atr expects T=0 or T=0,T=1, got '${atrProtocols}'`);
   let psk: BridgeOptions['psk'];
   const identity = v['psk-identity'];
   if (v['psk-key'] !== undefined && v['psk-key-file'] !== undefined) throw new UsageError('give --psk-key or --psk-key-file, not both');
@@ -174,7 +190,9 @@ export function bridgeOptionsFromArgs(args: string[]): BridgeOptions & { logFile
     secondLpa: v.queue ? 'queue' : 'refuse',
     psk,
     at: timeout ? { commandTimeoutMs: timeout } : undefined,
-    session: { allowAids: [...new Set([...DEFAULT_ALLOWED_AIDS, ...aids])], allowAuthenticate: v['allow-authenticate'] ?? false, mode },
+    session: { allowAids: [...new Set([...DEFAULT_ALLOWED_AIDS, ...aids])], allowAuthenticate: v['allow-authenticate'] ?? false, mode, t0: t0 as LpaT0Procedure },
+    atr: buildAtr({ protocols: atrProtocols }),
+    ...(v['no-quickack'] ? { quickAck: false } : {}),
     ...(defects.length ? { defects } : {}),
     logFile: v.log,
   };

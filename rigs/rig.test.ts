@@ -29,6 +29,14 @@ describe('rigs', () => {
     expect(rig.euicc).toEqual({ kind: 'emulated', identity: 'both', svn: '2.5.0' });
     expect(rig.modem).toEqual({ kind: 'fake', personality: 'quectel-ec25j', endpoint: 'pty', timeScale: 1 });
     expect(rig.lpa.storeDataBlockSize).toBe(120);
+    expect(rig.lpa.profile).toBe('lpac-pcsc');
+    expect(rig.lpa.path).toBe('vpcd');
+  });
+
+  it('takes an LPA profile and path, and refuses an unknown profile by name', () => {
+    const base = { name: 'x', euicc: { kind: 'emulated' }, modem: { kind: 'fake' }, bridge: { kind: 'builtin' }, smdp: { kind: 'embedded' } };
+    expect(parseRig({ ...base, lpa: { profile: 'windows-pcsc', path: 'pcsc' } }).lpa).toEqual({ storeDataBlockSize: 120, profile: 'windows-pcsc', path: 'pcsc' });
+    expect(() => parseRig({ ...base, lpa: { profile: 'nokia' } }, 'r.json')).toThrow('r.json: lpa.profile: unknown LPA profile; known: lenient, lpac-pcsc, windows-pcsc');
   });
 
   it('names the file, the field and the problem', () => {

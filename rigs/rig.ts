@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_LPA_PROFILE, lpaProfileNames } from '../sim/lpa/lpa-profile.ts';
 
 export const RIGS_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -154,9 +155,13 @@ export const RigSchema = z
       .object({
         psk: z.object({ identity: z.string().min(1), keyHex: z.string().regex(/^([0-9a-fA-F]{2}){16,64}$/, '16-64 bytes of hex') }).strict().optional(),
         storeDataBlockSize: z.number().int().min(16).max(255).default(120),
+        /** LPA behaviour profile (sim/lpa/profiles): what the suites' LPA does and tolerates; default a strict PC/SC LPA */
+        profile: z.string().refine((p) => lpaProfileNames().includes(p), { message: `unknown LPA profile; known: ${lpaProfileNames().join(', ')}` }).default(DEFAULT_LPA_PROFILE),
+        /** how the LPA reaches the bridge: 'vpcd' directly, or 'pcsc' through pcscd's vpcd driver (sim/lpa/pcsc-path.ts) */
+        path: z.enum(['vpcd', 'pcsc']).default('vpcd'),
       })
       .strict()
-      .default({ storeDataBlockSize: 120 }),
+      .default({ storeDataBlockSize: 120, profile: DEFAULT_LPA_PROFILE, path: 'vpcd' }),
     /** capabilities the rig declares on top of those derived from its parts (rarely needed) */
     extraCapabilities: z.array(z.enum(CAPABILITIES)).default([]),
     /** capabilities removed (e.g. a real card that does not trust the SGP.26 CI) */

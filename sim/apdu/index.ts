@@ -7,3 +7,4 @@ export * from './channels.ts';
 export * from './t0.ts';
 export * from './store-data.ts';
 export * from './tlv.ts';
+export * from './atr.ts';

@@ -4,7 +4,7 @@
 // TLS-PSK (right key, wrong key, no TLS), ATR, trace and JSON log.
 import { afterEach, describe, expect, it } from 'vitest';
 import { hexToBytes, toUpperHex } from '../bytes.ts';
-import { buildAtr } from '../euicc/card/atr.ts';
+import { buildAtr } from '../apdu/atr.ts';
 import { VpcdTransportError } from '../lpa/errors.ts';
 import { connectVpcdReader, VpcdReaderListener, VpcdReaderTransport } from '../lpa/vpcd-transport.ts';
 import { connectPsk, startBridge, BridgeStartError, type Bridge, type BridgeOptions, type BridgeTraceEvent } from './bridge.ts';

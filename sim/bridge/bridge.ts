@@ -21,7 +21,7 @@
 //   6F00  +CME ERROR: 10 (no SIM), 13 (SIM failure), 14 (SIM busy, after retries), any
 //         other +CME/+CMS ERROR, bare ERROR after retries, AT timeout, serial port gone,
 //         unparseable +CGLA/+CSIM answer, endless 61xx chain
-// Card status words (including 61xx/6Cxx when t0Procedure is false) pass through untouched.
+// Card status words pass through untouched (61xx as the reader procedure of modem-session.ts says).
 // After a modem restart nothing is re-opened behind the LPA's back (modem-session.ts):
 // its channels answer 6881 until closed or re-SELECTed. vpcd reset / power off and an LPA
 // disconnecting close all that LPA's channels on the modem (+CCHC).
@@ -36,12 +36,13 @@ import { SerialPort } from 'serialport';
 import { responseSw } from '../apdu/apdu.ts';
 import { formatSw } from '../apdu/sw.ts';
 import { toUpperHex } from '../bytes.ts';
-import { buildAtr } from '../euicc/card/atr.ts';
+import { atrAnnouncesExtendedLength, buildAtr } from '../apdu/atr.ts';
 import { serveVpcdSocket, type VpcdCard } from '../vpcd/card-side.ts';
 import { VPCD_DEFAULT_PORT } from '../vpcd/framing.ts';
 import { AtClient, type AtClientOptions, type AtTraceEvent } from './at.ts';
 import { ModemSession, type ModemReport, type ModemSessionOptions, type SessionTraceEvent } from './modem-session.ts';
 import { BridgeDefects, parseDefectNames, DefectError, type DefectName } from './defects.ts';
+import { keepQuickAck, quickAck } from './quickack.ts';
 
 export { VPCD_DEFAULT_PORT };
 
@@ -98,8 +99,10 @@ export interface BridgeOptions {
   psk?: PskOptions;
   at?: Omit<AtClientOptions, 'onTrace' | 'reopen'>;
   session?: Omit<ModemSessionOptions, 'onTrace'>;
-  /** ATR answered to the LPA (default buildAtr(): T=0 and T=1, eUICC-like) */
+  /** ATR answered to the LPA (default buildAtr(): T=0 with T=15 global bytes, like field eUICCs); extended lengths are accepted when it announces them */
   atr?: Uint8Array;
+  /** TCP_QUICKACK on the vpcd socket after every read (default true; quickack.ts): no delayed-ACK wait behind pcscd's split frames */
+  quickAck?: boolean;
   /** deliberate defects for certifying the certifier (defects.ts); default none. Never in production. */
   defects?: readonly DefectName[];
   /** every event, structured */
@@ -149,6 +152,11 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 function peerOf(s: Socket): string {
   return `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
+}
+
+function ackState(ack: ReturnType<typeof quickAck> | undefined): string {
+  if (!ack) return 'TCP_QUICKACK off';
+  return ack.available ? 'TCP_QUICKACK after every read' : `TCP_QUICKACK unavailable (${ack.reason}): pcscd's vpcd may wait for delayed ACKs`;
 }
 
 /** Open a serial port and wait until it is open. */
@@ -249,16 +257,22 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       };
     }
   }
+  const atr = options.atr ?? buildAtr();
   const at = new AtClient(port, { ...options.at, reopen, onTrace: emit });
   let session: ModemSession;
   try {
-    session = await ModemSession.start(at, { ...options.session, ...(defects.active ? { defects: defectNames } : {}), onTrace: emit });
+    session = await ModemSession.start(at, {
+      extendedLength: atrAnnouncesExtendedLength(atr),
+      ...options.session,
+      ...(defects.active ? { defects: defectNames } : {}),
+      onTrace: emit,
+    });
   } catch (err) {
     at.close();
     if (ownedPort) await closeSerialPort(ownedPort);
     throw err;
   }
-  const atr = options.atr ?? buildAtr();
+  const ack = options.quickAck === false ? undefined : quickAck();
 
   // ---- LPA side
   const stop = new AbortController();
@@ -268,9 +282,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const queue: Socket[] = [];
   const sockets = new Set<Socket>();
 
-  const cardFor = (peer: string): VpcdCard => ({
+  const cardFor = (peer: string, answered: () => void): VpcdCard => ({
     atr: () => {
       emit({ type: 'vpcd', peer, control: 'getAtr', detail: `ATR ${toUpperHex(atr)}` });
+      answered();
       return atr;
     },
     powerOn: async () => emit({ type: 'vpcd', peer, control: 'powerOn', detail: 'power on' }),
@@ -281,12 +296,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     reset: async () => {
       emit({ type: 'vpcd', peer, control: 'reset', detail: 'reset: closing the LPA channels' });
       await session.closeAllChannels('vpcd reset');
+      answered();
       return atr;
     },
     transmit: async (capdu) => {
       const t0 = performance.now();
       const rapdu = await session.transmit(capdu);
       emit({ type: 'apdu', peer, capdu: toUpperHex(capdu), rapdu: toUpperHex(rapdu), sw: formatSw(responseSw(rapdu)), ms: Math.round(performance.now() - t0) });
+      answered();
       return rapdu;
     },
   });
@@ -299,8 +316,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     active = socket;
     activePeer = peer;
     emit({ type: 'lpa', event: 'connected', peer });
+    const rearm = ack ? keepQuickAck(socket, ack) : undefined;
     try {
-      const served = serveVpcdSocket(cardFor(peer), socket, { onLog: (line) => emit({ type: 'vpcd', peer, detail: line }) });
+      const served = serveVpcdSocket(cardFor(peer, rearm ?? (() => {})), socket, { onLog: (line) => emit({ type: 'vpcd', peer, detail: line }) });
       socket.resume();
       await served;
     } finally {
@@ -435,7 +453,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   emit({
     type: 'bridge',
     event: 'started',
-    detail: `${r.identity.manufacturer ?? '?'} ${r.identity.model ?? '?'} (${r.identity.revision ?? '?'}), ${r.detection.mode} mode, basic channel ${r.detection.csim ? 'via +CSIM' : 'refused'}${defects.active ? `; DELIBERATE DEFECTS: ${defects.names.join(', ')}` : ''}`,
+    detail: `${r.identity.manufacturer ?? '?'} ${r.identity.model ?? '?'} (${r.identity.revision ?? '?'}), ${r.detection.mode} mode, basic channel ${r.detection.csim ? 'via +CSIM' : 'refused'}, T=0 ${options.session?.t0 ?? 'reader'} procedure, ${ackState(ack)}${defects.active ? `; DELIBERATE DEFECTS: ${defects.names.join(', ')}` : ''}`,
   });
 
   let closing: Promise<void> | undefined;

@@ -25,6 +25,11 @@
 //                       ISO/IEC 7816-4 5.6, SGP.22 5.7.2)
 //   interleave-lpas     a second LPA connecting while one is served is served at once: its
 //                       reset closes the first LPA's channels and their APDUs interleave
+//   oversized-response  a short command (Ne <= 256) gets the card's whole answer in one
+//                       R-APDU, however long (the bridge joins the 61xx chain itself, what
+//                       the reference bridge did before its T=0 reader procedure): a PC/SC
+//                       LPA's 264-byte buffer overflows (ISO/IEC 7816-3 12.1.3; pcsc-lite
+//                       SCARD_E_INSUFFICIENT_BUFFER)
 //   drop-channel-bits   the CLA reaches the modem with the logical channel bits cleared
 //                       (channel 0) instead of the card channel of the session (ETSI TS 102
 //                       221 10.1.1; 3GPP TS 27.007 8.43 with a modem that passes CLA through)
@@ -33,7 +38,7 @@ import { decodeCla, withChannel } from '../apdu/channels.ts';
 import { formatSw } from '../apdu/sw.ts';
 import { concatBytes } from '../bytes.ts';
 
-export const DEFECT_NAMES = ['drop-get-response', 'mangle-61xx', 'split-bpp', 'ignore-allowlist', 'status-word-rewrite', 'interleave-lpas', 'drop-channel-bits'] as const;
+export const DEFECT_NAMES = ['drop-get-response', 'mangle-61xx', 'split-bpp', 'ignore-allowlist', 'status-word-rewrite', 'interleave-lpas', 'drop-channel-bits', 'oversized-response'] as const;
 export type DefectName = (typeof DEFECT_NAMES)[number];
 
 /** One line per defect: what the broken bridge does (shown by `bridgelab bridge` on start). */
@@ -45,6 +50,7 @@ export const DEFECT_SUMMARIES: Readonly<Record<DefectName, string>> = {
   'status-word-rewrite': 'answers every status word other than 9000 as a bare 6F00',
   'interleave-lpas': 'serves a second LPA while one is active (its reset closes the first one channels)',
   'drop-channel-bits': 'sends CLA to the modem with channel 0 instead of the card channel',
+  'oversized-response': 'answers a short APDU with the whole card answer, over 256 data bytes',
 };
 
 /** Hex characters of the AT APDU field above which split-bpp re-blocks a STORE DATA. */
@@ -150,6 +156,11 @@ export class BridgeDefects {
     if (s === SW_OK) return rapdu;
     this.onApplied('status-word-rewrite', `${formatSw(s)}${rapdu.length > 2 ? ` with ${rapdu.length - 2} data bytes` : ''} answered as ${formatSw(SW_NO_DIAGNOSIS)}`);
     return sw(SW_NO_DIAGNOSIS);
+  }
+
+  /** oversized-response: a short command got `bytes` data bytes in one R-APDU. */
+  oversizedAnswer(channel: number, bytes: number): void {
+    if (this.set.has('oversized-response')) this.onApplied('oversized-response', `channel ${channel}: ${bytes} data bytes in one R-APDU for a short command`);
   }
 
   /** interleave-lpas: serve `peer` although `activePeer` is being served. */

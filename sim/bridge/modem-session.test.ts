@@ -147,29 +147,131 @@ describe.each(Object.entries(PERSONALITIES))('%s', (name, x) => {
     expect(await h.tx(getEid(1))).toBe('6881');
   });
 
-  it('61xx from a T=0 card: the LPA sees data + 9000 (GET RESPONSE by the bridge or the modem)', async () => {
+  it('61xx from a T=0 card: the LPA gets the 61xx and fetches the data with GET RESPONSE (unless the modem did)', async () => {
     const h = await start(name, { rig: { card: { t0: true } } });
     await h.tx(OPEN);
-    expect(await h.tx(select(1))).toBe(FCI + '9000');
-    h.newLines();
-    expect(await h.tx(getEid(1))).toBe(EID_ECHO);
-    const lines = h.newLines();
+    const selected = await h.tx(select(1));
     if (x.bridgeGetResponse) {
-      expect(lines).toEqual([`AT+CGLA=1,22,"81E2910006BF3E035C015A"`, 'AT+CGLA=1,10,"01C0000006"']);
-      expect(h.trace.some((e) => e.type === 'decision' && e.what === 't0' && e.detail.includes('6106 -> GET RESPONSE'))).toBe(true);
+      expect(selected).toBe('6114');
+      expect(await h.tx('01C0000014')).toBe(FCI + '9000');
+    } else expect(selected).toBe(FCI + '9000');
+    h.newLines();
+    const r = await h.tx(getEid(1));
+    if (x.bridgeGetResponse) {
+      expect(r).toBe('6106');
+      expect(h.newLines()).toEqual([`AT+CGLA=1,22,"81E2910006BF3E035C015A"`]);
+      expect(await h.tx('01C0000006')).toBe(EID_ECHO);
+      expect(h.newLines()).toEqual(['AT+CGLA=1,10,"01C0000006"']);
     } else {
-      expect(lines).toHaveLength(1);
+      expect(r).toBe(EID_ECHO);
+      expect(h.newLines()).toHaveLength(1);
     }
     expect(h.rig.cardApdus().slice(-2)).toEqual(['81E2910006BF3E035C015A', '01C0000006']);
+  });
+
+  it('a 600-byte answer to a short command reaches the LPA in pieces of at most 256 bytes, 61xx between them', async () => {
+    const long = pattern(600);
+    const h = await start(name, { rig: { card: { storeDataResponse: () => long } } });
+    await h.tx(OPEN);
+    await h.tx(select(1));
+    const pieces: string[] = [];
+    let r = await h.tx(getEid(1) + '00');
+    for (let i = 0; i < 8 && r.slice(-4, -2) === '61'; i++) {
+      pieces.push(r.slice(0, -4));
+      r = await h.tx(`01C00000${r.slice(-2)}`);
+    }
+    pieces.push(r.slice(0, -4));
+    expect(r.slice(-4)).toBe('9000');
+    expect(pieces.every((p) => p.length <= 512)).toBe(true);
+    expect(pieces.join('')).toBe(toUpperHex(long));
+    // the modem that fetched the whole answer itself: the bridge serves the pieces from its buffer, no AT for them
+    if (!x.bridgeGetResponse) expect(h.rules()).toEqual([]);
+    if (!x.bridgeGetResponse) expect(h.trace.filter((e) => e.type === 'decision' && e.what === 't0-reader').length).toBeGreaterThan(1);
+  });
+});
+
+const pattern = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
+
+describe('T=0 reader procedure: the bridge\'s own buffer (modem that runs GET RESPONSE itself)', () => {
+  const long = pattern(600);
+  const sierra = (session: ModemSessionOptions = {}) => start('sierra-em7590', { rig: { card: { storeDataResponse: () => long } }, session });
+
+  it('serves 256 + 6100, 256 + 6158, 88 + 9000 without AT commands for the GET RESPONSEs', async () => {
+    const h = await sierra();
+    await h.tx(OPEN);
+    await h.tx(select(1));
+    h.newLines();
+    const hex = toUpperHex(long);
+    expect(await h.tx(getEid(1) + '00')).toBe(hex.slice(0, 512) + '6100');
+    expect(h.newLines()).toHaveLength(1);
+    expect(await h.tx('81C0000000')).toBe(hex.slice(512, 1024) + '6158');
+    expect(await h.tx('01C0000058')).toBe(hex.slice(1024) + '9000');
+    expect(h.newLines()).toEqual([]);
+  });
+
+  it('a GET RESPONSE asking for more than is kept gets 6Cxx; another command drops the kept data', async () => {
+    const h = await sierra();
+    await h.tx(OPEN);
+    await h.tx(select(1));
+    await h.tx(getEid(1) + '00');
+    await h.tx('01C0000000');
+    expect(await h.tx('01C0000060')).toBe('6C58');
+    h.newLines();
+    expect(await h.tx(getEid(1) + '00')).toBe(toUpperHex(long).slice(0, 512) + '6100');
+    expect(h.newLines()).toHaveLength(1);
+    expect(h.trace.some((e) => e.type === 'decision' && e.what === 't0-reader' && e.detail.includes('dropped'))).toBe(true);
+  });
+
+  it('t0 join hands over the whole answer in one R-APDU (over 256 bytes)', async () => {
+    const h = await sierra({ t0: 'join' });
+    await h.tx(OPEN);
+    await h.tx(select(1));
+    expect(await h.tx(getEid(1) + '00')).toBe(toUpperHex(long) + '9000');
+  });
+
+  it('the oversized-response defect joins short answers again and says so', async () => {
+    const h = await sierra({ defects: ['oversized-response'] });
+    await h.tx(OPEN);
+    await h.tx(select(1));
+    expect(await h.tx(getEid(1) + '00')).toBe(toUpperHex(long) + '9000');
+    expect(h.trace.some((e) => e.type === 'decision' && e.what === 'defect:oversized-response' && e.detail === 'channel 1: 600 data bytes in one R-APDU for a short command')).toBe(true);
+  });
+
+  it('an extended command is refused with 6700 (no AT) unless extended lengths are announced, then joined', async () => {
+    const ext = '81E2910000000' + '6BF3E035C015A' + '0000';
+    const refused = await sierra();
+    await refused.tx(OPEN);
+    await refused.tx(select(1));
+    refused.newLines();
+    expect(await refused.tx(ext)).toBe('6700');
+    expect(refused.newLines()).toEqual([]);
+    expect(refused.rules()).toEqual(['extended-not-announced']);
+    const allowed = await sierra({ extendedLength: true });
+    await allowed.tx(OPEN);
+    await allowed.tx(select(1));
+    allowed.newLines();
+    await allowed.tx(ext); // the fake card knows only short APDUs: whatever it answers goes back
+    expect(allowed.newLines()).toEqual([expect.stringMatching(new RegExp(`^AT\\+CGLA=[0-9a-f]+,${ext.length},"${ext.replace('81', '80')}"$`))]);
+    expect(allowed.rules()).toEqual([]);
   });
 });
 
 describe('T=0 procedure', () => {
-  it('with t0Procedure false, 61xx reaches the LPA untouched', async () => {
-    const h = await start('quectel-ec25j', { rig: { card: { t0: true } }, session: { t0Procedure: false } });
+  it('with t0 pass, 61xx reaches the LPA untouched', async () => {
+    const h = await start('quectel-ec25j', { rig: { card: { t0: true } }, session: { t0: 'pass' } });
     await h.tx(OPEN);
     expect(await h.tx(select(1))).toBe('6114');
     expect(await h.tx('01C0000014')).toBe(FCI + '9000');
+  });
+
+  it('t0 join: the bridge runs GET RESPONSE itself and the LPA gets data + 9000', async () => {
+    const h = await start('quectel-ec25j', { rig: { card: { t0: true } }, session: { t0: 'join' } });
+    await h.tx(OPEN);
+    expect(await h.tx(select(1))).toBe(FCI + '9000');
+    h.newLines();
+    expect(await h.tx(getEid(1))).toBe(EID_ECHO);
+    expect(h.newLines()).toEqual([`AT+CGLA=1,22,"81E2910006BF3E035C015A"`, 'AT+CGLA=1,10,"01C0000006"']);
+    expect(h.trace.some((e) => e.type === 'decision' && e.what === 't0' && e.detail.includes('6106 -> GET RESPONSE'))).toBe(true);
   });
 
   it('6Cxx: the bridge resends with the exact Le', async () => {
@@ -251,7 +353,7 @@ describe('policy: allow-list and AUTHENTICATE (no AT traffic)', () => {
 
 describe('lengths: one APDU, one AT command', () => {
   it('an extended APDU over maxApduBytes answers 6700 and sends nothing', async () => {
-    const h = await start('quectel-ec25j');
+    const h = await start('quectel-ec25j', { session: { extendedLength: true } });
     await h.tx(OPEN);
     await h.tx(select(1));
     h.newLines();

@@ -1,10 +1,19 @@
 // The LPA's card, as the bridge builds it out of modem AT commands: detects at start-up
 // whether the modem offers 3GPP TS 27.007 8.45 +CCHO / 8.43 +CGLA / 8.46 +CCHC or only
 // 8.17 +CSIM, and maps the LPA's logical channels (ISO/IEC 7816-4 11.1.2 MANAGE CHANNEL,
-// CLA coding of ETSI TS 102 221 10.1.1, REFERENCE.md 2) onto modem sessions. It runs the
-// T=0 procedure (61xx GET RESPONSE, 6Cxx resend; TS 102 221 7.3.1.1.4) itself, enforces
-// the AID allow-list and the AUTHENTICATE ban, and turns AT failures into status words by
-// the table SW_RULES below. Modem quirks handled are those of REFERENCE.md 4.
+// CLA coding of ETSI TS 102 221 10.1.1) onto modem sessions. Towards the LPA it behaves as
+// a T=0 reader (option `t0`, default 'reader'): a short command (ISO/IEC 7816-3 12.1.3,
+// Ne <= 256) never gets more than 256 data bytes back; the card's 61xx reaches the LPA,
+// which fetches the rest with GET RESPONSE (TS 102 221 7.3.1.1.4), and an answer the modem
+// joined itself (modems that run GET RESPONSE internally hand over more than 256 bytes in
+// one +CGLA) is served from the bridge's own buffer in pieces of at most 256 bytes, each
+// announced by 61xx; 6Cxx is re-sent with Le = SW2 here, as a T=0 transport layer does
+// (ISO/IEC 7816-3 12.2.2). Extended-length commands are refused (6700) unless the bridge's
+// ATR announces extended Lc/Le; then, as with 'join', the whole answer is joined. 'join'
+// runs the whole T=0 procedure in the bridge and hands over one R-APDU of any length;
+// 'pass' leaves 61xx/6Cxx untouched. The session also enforces the AID allow-list and the
+// AUTHENTICATE ban, and turns AT failures into status words by the table SW_RULES below.
+// Modem quirks handled are those of 3GPP TS 27.007 implementations seen in the field.
 //
 // Channel mapping (CCHO mode):
 //   MANAGE CHANNEL open   -> a virtual channel number is allocated and answered; no AT.
@@ -25,11 +34,11 @@
 // Deliberate defects for certifying the certifier (defects.ts; option `defects`, empty by
 // default): the marked `defects` hooks below make this session behave like a broken port.
 // Without defects the hooks are skipped and nothing here changes.
-import { ApduFormatError, buildResponse, parseCommand, responseSw, type CommandApdu } from '../apdu/apdu.ts';
+import { ApduFormatError, buildResponse, parseCommand, responseData, responseSw, withLe, type CommandApdu } from '../apdu/apdu.ts';
 import { ClaError, decodeCla, MAX_LOGICAL_CHANNEL, withChannel } from '../apdu/channels.ts';
 import { formatSw, swName } from '../apdu/sw.ts';
-import { transmitWithT0Procedure, T0ProcedureError } from '../apdu/t0.ts';
-import { hexToBytes, toUpperHex } from '../bytes.ts';
+import { INS_GET_RESPONSE, transmitWithT0Procedure, T0ProcedureError } from '../apdu/t0.ts';
+import { concatBytes, hexToBytes, toUpperHex } from '../bytes.ts';
 import { AtClient, AtClosedError, AtPortError, AtTimeoutError, formatFinal, type AtFinal, type AtRebootEvent } from './at.ts';
 import { BridgeDefects, DEFECT_NAMES, type DefectName } from './defects.ts';
 export { ISD_R_AID_HEX as ISD_R_AID, ECASD_AID_HEX as ECASD_AID } from '../apdu/aids.ts';
@@ -46,6 +55,7 @@ export type SwRuleId =
   | 'aid-not-allowed'
   | 'authenticate-refused'
   | 'apdu-too-long'
+  | 'extended-not-announced'
   | 'channel-not-open'
   | 'channel-lost'
   | 'no-application-selected'
@@ -84,6 +94,7 @@ export const SW_RULES: Readonly<Record<SwRuleId, SwRule>> = {
   'aid-not-allowed': { id: 'aid-not-allowed', sw: 0x6a82, when: 'SELECT by AID of an AID outside the allow-list, any channel (no AT)' },
   'authenticate-refused': { id: 'authenticate-refused', sw: 0x6982, when: 'INS 88 (RUN GSM ALGORITHM / AUTHENTICATE) or 89 without allowAuthenticate (no AT)' },
   'apdu-too-long': { id: 'apdu-too-long', sw: 0x6700, when: 'APDU over maxApduBytes or AT line over maxLineLength; never split (no AT)' },
+  'extended-not-announced': { id: 'extended-not-announced', sw: 0x6700, when: 'extended-length C-APDU while the ATR announces no extended Lc/Le (reader procedure; no AT)' },
   'channel-not-open': { id: 'channel-not-open', sw: 0x6881, when: 'APDU or MANAGE CHANNEL close on a channel the LPA has not opened (no AT)' },
   'channel-lost': { id: 'channel-lost', sw: 0x6881, when: 'channel lost in a modem restart / card loss, or the modem no longer knows its session' },
   'no-application-selected': { id: 'no-application-selected', sw: 0x6985, when: 'APDU other than SELECT by AID on a channel opened but not yet bound to a modem session (no AT)' },
@@ -111,6 +122,11 @@ export const SW_RULES: Readonly<Record<SwRuleId, SwRule>> = {
 // Public types
 
 export type ChannelMode = 'ccho' | 'csim';
+export type LpaT0Procedure = 'reader' | 'join' | 'pass';
+export const LPA_T0_PROCEDURES: readonly LpaT0Procedure[] = ['reader', 'join', 'pass'];
+
+/** Largest response data of a short command (ISO/IEC 7816-3 12.1.3: Ne <= 256). */
+export const SHORT_NE_MAX = 256;
 export type ProbeOutcome = { result: 'ok' } | { result: 'error'; final: string } | { result: 'silent' };
 export type ProbedCommand = 'ccho' | 'cgla' | 'cchc' | 'csim';
 
@@ -155,8 +171,14 @@ export interface ModemSessionOptions {
    * is a channel number 1..19, 0 for an opaque handle), 'clear' (always 0: the modem sets them)
    */
   claChannelBits?: 'auto' | 'clear';
-  /** run 61xx/6Cxx for the LPA (default true); false passes them through */
-  t0Procedure?: boolean;
+  /**
+   * what the LPA gets for a card answer over 256 bytes or a 61xx/6Cxx (see the header):
+   * 'reader' (default) as a T=0 reader, at most 256 data bytes per short command and 61xx;
+   * 'join' the whole answer in one R-APDU; 'pass' 61xx/6Cxx untouched
+   */
+  t0?: LpaT0Procedure;
+  /** extended Lc/Le accepted from the LPA (the bridge's ATR announces them); default false */
+  extendedLength?: boolean;
   /** class of the GET RESPONSE the bridge sends, channel bits added (default 0x00, TS 102 221) */
   getResponseClass?: number;
   /** longest APDU one +CGLA/+CSIM may carry (default 261: short APDUs) */
@@ -272,6 +294,8 @@ export class ModemSession {
   private readonly allowed: Set<string>;
   private readonly trace: (e: SessionTraceEvent) => void;
   private readonly channels = new Map<number, VirtualChannel>();
+  /** reader procedure: response data the LPA has yet to fetch with GET RESPONSE, per LPA channel */
+  private readonly pending = new Map<number, { rest: Uint8Array; sw: number }>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: () => void;
 
@@ -285,7 +309,8 @@ export class ModemSession {
       allowAuthenticate: options.allowAuthenticate ?? false,
       maxLogicalChannels: options.maxLogicalChannels ?? 3,
       claChannelBits: options.claChannelBits ?? 'auto',
-      t0Procedure: options.t0Procedure ?? true,
+      t0: options.t0 ?? 'reader',
+      extendedLength: options.extendedLength ?? false,
       getResponseClass: options.getResponseClass ?? 0x00,
       maxApduBytes: options.maxApduBytes ?? 261,
       maxLineLength: options.maxLineLength ?? 1024,
@@ -334,6 +359,7 @@ export class ModemSession {
     return this.serial(async () => {
       const list = [...this.channels.values()];
       this.channels.clear();
+      this.pending.clear();
       if (list.length) this.decide('close-all', `${reason}: closing virtual channel(s) ${list.map((c) => c.vch).join(', ')}`);
       for (const c of list) await this.closeBackend(c, reason);
     });
@@ -397,6 +423,11 @@ export class ModemSession {
     const vch = cla.structured ? cla.channel : 0;
     const instead = this.defects.active ? this.defects.answerInstead(cmd) : undefined;
     if (instead) return instead;
+    const buffered = this.fromPending(cmd, vch);
+    if (buffered) return buffered;
+    if (cmd.extended && this.opts.t0 === 'reader' && !this.opts.extendedLength) {
+      return this.answer('extended-not-announced', `extended C-APDU (Lc ${cmd.data.length}${cmd.le !== undefined ? `, Ne ${cmd.le}` : ''}) on channel ${vch}; the ATR announces no extended Lc/Le`);
+    }
 
     if ((cmd.ins === 0x88 || cmd.ins === 0x89) && !this.opts.allowAuthenticate) {
       return this.answer('authenticate-refused', `INS ${cmd.ins.toString(16).toUpperCase()} on channel ${vch} refused by policy`);
@@ -528,6 +559,7 @@ export class ModemSession {
       const entry = this.channels.get(target);
       if (!entry) throw new SwDecision('channel-not-open', `MANAGE CHANNEL close of channel ${target}: not open`);
       this.channels.delete(target);
+      this.pending.delete(target);
       await this.closeBackend(entry, 'MANAGE CHANNEL close');
       return sw(0x9000);
     }
@@ -566,15 +598,86 @@ export class ModemSession {
     if (cardCla !== capdu[0]) {
       this.decide('cla', `channel ${vch}: CLA ${hex2(capdu[0]!)} -> ${hex2(cardCla)} (${backend.kind === 'ccho' ? (backend.cardChannel !== undefined ? `card channel ${backend.cardChannel}` : 'channel bits cleared for an opaque handle') : `card channel ${backend.cardChannel}`})`);
     }
+    const procedure = this.procedureFor(cardCapdu);
     const send = async (c: Uint8Array): Promise<Uint8Array> => {
       const r = await this.atApdu(backend, c, entry);
       const s = responseSw(r);
-      if (this.opts.t0Procedure && (s >> 8 === 0x61 || s >> 8 === 0x6c)) this.decide('t0', `channel ${vch}: ${formatSw(s)} -> ${s >> 8 === 0x61 ? 'GET RESPONSE' : 'resend with Le'} by the bridge`);
+      if (procedure === 'join' && (s >> 8 === 0x61 || s >> 8 === 0x6c)) this.decide('t0', `channel ${vch}: ${formatSw(s)} -> ${s >> 8 === 0x61 ? 'GET RESPONSE' : 'resend with Le'} by the bridge`);
       return r;
     };
-    const usual = (c: Uint8Array): Promise<Uint8Array> => (this.opts.t0Procedure ? transmitWithT0Procedure(send, c, { getResponseClass: this.opts.getResponseClass }) : send(c));
+    const usual = (c: Uint8Array): Promise<Uint8Array> => {
+      if (procedure === 'join') return this.joined(send, c, vch);
+      if (procedure === 'pass') return send(c);
+      return this.asReader(send, c, vch);
+    };
     if (this.defects.active) return this.defects.transmit(cardCapdu, { raw: (c) => this.atApdu(backend, c, entry), usual });
     return usual(cardCapdu);
+  }
+
+  /** The procedure for one command: extended ones are joined (both ends announced them); the oversized-response defect joins short ones too. */
+  private procedureFor(capdu: Uint8Array): LpaT0Procedure {
+    if (this.opts.t0 !== 'reader') return this.opts.t0;
+    if (isExtendedCommand(capdu)) return 'join';
+    if (this.defects.active && this.defects.has('oversized-response')) return 'join';
+    return 'reader';
+  }
+
+  private async joined(send: (c: Uint8Array) => Promise<Uint8Array>, capdu: Uint8Array, vch: number): Promise<Uint8Array> {
+    const r = await transmitWithT0Procedure(send, capdu, { getResponseClass: this.opts.getResponseClass });
+    if (this.opts.t0 === 'reader' && r.length - 2 > SHORT_NE_MAX && !isExtendedCommand(capdu)) this.defects.oversizedAnswer(vch, r.length - 2);
+    return r;
+  }
+
+  /**
+   * T=0 reader towards the LPA: 6Cxx re-sent here with Le = SW2 (ISO/IEC 7816-3 12.2.2);
+   * at most 256 data bytes per answer, the rest kept for the LPA's GET RESPONSE and
+   * announced with 61xx (xx = what is left, 00 for 256 or more).
+   */
+  private async asReader(send: (c: Uint8Array) => Promise<Uint8Array>, capdu: Uint8Array, vch: number): Promise<Uint8Array> {
+    let command = capdu;
+    let r = await send(command);
+    for (let resends = 0; responseSw(r) >> 8 === 0x6c && resends < MAX_WRONG_LE_RESENDS; resends++) {
+      const le = responseSw(r) & 0xff || SHORT_NE_MAX;
+      this.decide('t0', `channel ${vch}: ${formatSw(responseSw(r))} -> resent with Le ${le} by the bridge (T=0 transport layer)`);
+      command = withLe(command, le);
+      r = await send(command);
+    }
+    const data = responseData(r);
+    if (data.length <= SHORT_NE_MAX) return r;
+    const sw = responseSw(r);
+    const rest = data.slice(SHORT_NE_MAX);
+    this.pending.set(vch, { rest, sw });
+    this.decide('t0-reader', `channel ${vch}: the modem handed over ${data.length} data bytes + ${formatSw(sw)} for a short command; the LPA gets ${SHORT_NE_MAX} + ${formatSw(moreData(rest.length))}, ${rest.length} kept for its GET RESPONSE`);
+    return buildResponse(data.subarray(0, SHORT_NE_MAX), moreData(rest.length));
+  }
+
+  /**
+   * The LPA's GET RESPONSE for data the bridge keeps (reader procedure), answered as a card
+   * would (Le over what is left: 6Cxx); any other command on the channel drops the data.
+   */
+  private fromPending(cmd: CommandApdu, vch: number): Uint8Array | undefined {
+    const p = this.pending.get(vch);
+    if (!p) return undefined;
+    if (cmd.ins !== INS_GET_RESPONSE || cmd.p1 !== 0 || cmd.p2 !== 0 || cmd.case !== 2 || cmd.extended) {
+      this.pending.delete(vch);
+      this.decide('t0-reader', `channel ${vch}: ${hex2(cmd.ins)} instead of GET RESPONSE; ${p.rest.length} kept bytes dropped (as a card discards them)`);
+      return undefined;
+    }
+    const le = cmd.le ?? SHORT_NE_MAX;
+    if (le > p.rest.length) {
+      this.decide('t0-reader', `channel ${vch}: GET RESPONSE Le ${le} for ${p.rest.length} kept bytes -> 6C${hex2(p.rest.length & 0xff)}`);
+      return sw(0x6c00 | (p.rest.length & 0xff));
+    }
+    const piece = p.rest.subarray(0, le);
+    const rest = p.rest.slice(le);
+    if (rest.length === 0) {
+      this.pending.delete(vch);
+      this.decide('t0-reader', `channel ${vch}: GET RESPONSE served ${le} kept bytes, the last, with the card's ${formatSw(p.sw)}`);
+      return buildResponse(piece, p.sw);
+    }
+    p.rest = rest;
+    this.decide('t0-reader', `channel ${vch}: GET RESPONSE served ${le} kept bytes, ${rest.length} left`);
+    return buildResponse(piece, moreData(rest.length));
   }
 
   private cardCla(cla: number, backend: Backend): number {
@@ -678,6 +781,23 @@ function hex2(b: number): string {
   return b.toString(16).toUpperCase().padStart(2, '0');
 }
 
+function isExtendedCommand(capdu: Uint8Array): boolean {
+  try {
+    return parseCommand(capdu).extended;
+  } catch (err) {
+    if (err instanceof ApduFormatError) return false;
+    throw err;
+  }
+}
+
+/** a 6Cxx loop longer than this is the card's problem: its last answer goes to the LPA */
+const MAX_WRONG_LE_RESENDS = 8;
+
+/** 61xx for `remaining` bytes (61 00: 256 or more). */
+function moreData(remaining: number): number {
+  return 0x6100 | (remaining >= SHORT_NE_MAX ? 0 : remaining);
+}
+
 function validateOptions(o: ModemSessionOptions): void {
   for (const aid of o.allowAids ?? []) {
     if (!/^([0-9A-Fa-f]{2}){5,16}$/.test(aid)) throw new SessionConfigError(`allowed AID '${aid}' must be 5 to 16 bytes of hex`);
@@ -686,6 +806,7 @@ function validateOptions(o: ModemSessionOptions): void {
   if (m !== undefined && (!Number.isInteger(m) || m < 1 || m > MAX_LOGICAL_CHANNEL)) throw new SessionConfigError(`maxLogicalChannels must be 1..${MAX_LOGICAL_CHANNEL}, got ${m}`);
   const a = o.maxApduBytes;
   if (a !== undefined && (!Number.isInteger(a) || a < 5 || a > 65544)) throw new SessionConfigError(`maxApduBytes must be 5..65544, got ${a}`);
+  if (o.t0 !== undefined && !LPA_T0_PROCEDURES.includes(o.t0)) throw new SessionConfigError(`t0 must be one of ${LPA_T0_PROCEDURES.join(', ')}, got ${String(o.t0)}`);
   const g = o.getResponseClass;
   if (g !== undefined && ![0x00, 0x80].includes(g)) throw new SessionConfigError(`getResponseClass must be 0x00 or 0x80, got ${g}`);
   for (const d of o.defects ?? []) {

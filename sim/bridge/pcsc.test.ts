@@ -5,6 +5,7 @@
 // 35964, "Virtual PCD 00 01"), and opensc-tool (Debian opensc, not written here) reads
 // the EID: opensc-tool -> pcscd -> vpcd -> bridge -> AT+CCHO/CGLA over the PTY -> modem -> eUICC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireVpcdSlot, VPCD_SLOTS, type HeldSlot } from '../lpa/vpcd-slots.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -61,7 +62,10 @@ describe.skipIf(SKIP)('PC/SC: pcscd sees the reference bridge (connect-out) in f
   const log: string[] = [];
   let dir: string;
 
+  let slot: HeldSlot | undefined;
   beforeAll(async () => {
+    // other test files plug cards into pcscd's vpcd slots too: take this one by its lock
+    slot = await acquireVpcdSlot({ slots: [VPCD_SLOTS[1]!], timeoutMs: 120_000 });
     if (!TOOLS) throw new Error('pcscd, vsmartcard-vpcd, opensc and socat are required when CI is set');
     dir = mkdtempSync(join(tmpdir(), 'bridgelab-pcsc-bridge-'));
     if (!(await portOpen(VPCD_SLOT1_PORT))) {
@@ -81,7 +85,7 @@ describe.skipIf(SKIP)('PC/SC: pcscd sees the reference bridge (connect-out) in f
     bridge.stdout!.on('data', (b: Buffer) => log.push(`bridge: ${b}`));
     bridge.stderr!.on('data', (b: Buffer) => log.push(`bridge: ${b}`));
     await waitFor(`a card in "${READER}"`, () => readerWithCard(), 40_000);
-  }, 90_000);
+  }, 210_000);
 
   afterAll(async () => {
     for (const child of [bridge, modem, pcscd]) {
@@ -91,6 +95,7 @@ describe.skipIf(SKIP)('PC/SC: pcscd sees the reference bridge (connect-out) in f
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     }
     rmSync(dir, { recursive: true, force: true });
+    slot?.release();
   });
 
   it('opensc-tool selects the ISD-R and reads the EID through bridge -> modem -> eUICC', () => {

@@ -21,7 +21,7 @@
 // - nothing is installed before the last '86' verified and the package parsed; the
 //   profile, its PIR notification and the cleared marker go in one atomic write.
 import { SW, StatusWordError } from '../apdu/sw.ts';
-import { concat, decode, encode, encodeTlv, parseTlv, type Tlv } from '../rsp/der.ts';
+import { concat, decode, decodeTolerant, encode, encodeTlv, parseTlv, type Tlv } from '../rsp/der.ts';
 import { InitialiseSecureChannelRequest, ConfigureISDPRequest, StoreMetadataRequest, iscrSignatureInput } from '../rsp/es8p.ts';
 import { ProfileInstallationResultData, type ErrorResult } from '../rsp/es10b.ts';
 import { iccidFromBytes, iccidToBytes } from '../rsp/iccid.ts';
@@ -470,7 +470,13 @@ export class BppLoader {
     let request: StoreMetadataRequest;
     let iccid: string;
     try {
-      request = decode(StoreMetadataRequest, der);
+      if (this.ctx.options.peerEncoding === 'strict') request = decode(StoreMetadataRequest, der);
+      else {
+        // real cards take valid BER from the SM-DP+ (e.g. profileClass DEFAULT written out); the deviation is reported
+        const r = decodeTolerant(StoreMetadataRequest, der);
+        request = r.value;
+        for (const finding of r.findings) this.ctx.events.emit('finding', { source: 'ES8+.StoreMetadata', finding });
+      }
       iccid = iccidFromBytes(request.iccid);
     } catch (e) {
       const why = decodeFailure(e);

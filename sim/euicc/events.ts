@@ -5,6 +5,7 @@
 // change was persisted; a listener's exception is kept in `listenerErrors`, never
 // reaches the card.
 import type { NotificationKind } from './state.ts';
+import type { DerFinding } from '../rsp/der.ts';
 
 export interface RefreshEvent {
   /** REFRESH mode the eUICC would send: 'eUICC Profile State Change' */
@@ -32,17 +33,25 @@ export interface NotificationAddedEvent {
   readonly iccid?: string;
 }
 
+/** A peer's BER that is not DER, accepted (options.peerEncoding 'tolerant'; X.690 10-11). */
+export interface FindingEvent {
+  /** where it came from, e.g. 'ES8+.StoreMetadata' */
+  readonly source: string;
+  readonly finding: DerFinding;
+}
+
 export interface EuiccEventMap {
   refresh: RefreshEvent;
   profile: ProfileEvent;
   notification: NotificationAddedEvent;
+  finding: FindingEvent;
 }
 
 export type EuiccEventName = keyof EuiccEventMap;
 type Listener<K extends EuiccEventName> = (event: EuiccEventMap[K]) => void;
 
 export class EuiccEvents {
-  private readonly listeners: { [K in EuiccEventName]: Set<Listener<K>> } = { refresh: new Set(), profile: new Set(), notification: new Set() };
+  private readonly listeners: { [K in EuiccEventName]: Set<Listener<K>> } = { refresh: new Set(), profile: new Set(), notification: new Set(), finding: new Set() };
   /** exceptions thrown by listeners (they never reach the card) */
   readonly listenerErrors: unknown[] = [];
 

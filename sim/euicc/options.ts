@@ -73,6 +73,11 @@ export interface EuiccOptions {
   readonly rootDsAddress?: string;
   /** EUICCInfo2.euiccFirmwareVer (default 1.0.0) */
   readonly firmwareVersion?: Version;
+  /**
+   * what the eUICC accepts from the SM-DP+ in the BPP's StoreMetadata: 'tolerant' (default,
+   * as real cards: valid BER that is not DER, each deviation a 'finding' event) or 'strict' DER
+   */
+  readonly peerEncoding?: 'tolerant' | 'strict';
   /** EUICCInfo2.profileVersion: SAIP version supported (default 2.3.0) */
   readonly profileVersion?: Version;
   /** EUICCInfo2.euiccCategory (default 2, mediumEuicc) */
@@ -99,6 +104,7 @@ export interface ResolvedOptions {
   readonly defaultDpAddress: string | undefined;
   readonly rootDsAddress: string;
   readonly firmwareVersion: Version;
+  readonly peerEncoding: 'tolerant' | 'strict';
   readonly profileVersion: Version;
   readonly euiccCategory: number;
   readonly sasAccreditationNumber: string;
@@ -143,6 +149,7 @@ export function resolveOptions(o: EuiccOptions = {}): ResolvedOptions {
     defaultDpAddress: o.defaultDpAddress,
     rootDsAddress: o.rootDsAddress ?? DEFAULT_ROOT_DS,
     firmwareVersion: o.firmwareVersion ?? [1, 0, 0],
+    peerEncoding: o.peerEncoding ?? 'tolerant',
     profileVersion: o.profileVersion ?? [2, 3, 0],
     euiccCategory: o.euiccCategory ?? 2,
     sasAccreditationNumber: o.sasAccreditationNumber ?? 'BRIDGELAB-SIM-0001',

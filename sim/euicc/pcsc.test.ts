@@ -6,6 +6,7 @@
 // CI is set (then their absence fails). pcscd is started here (as root) when it is not
 // already running, and stopped afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireVpcdSlot, VPCD_SLOTS, type HeldSlot } from '../lpa/vpcd-slots.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -65,7 +66,10 @@ describe.skipIf(SKIP)('PC/SC: bridgelab euicc in a vsmartcard vpcd reader, drive
   let card: ChildProcess | undefined;
   const cardLog: string[] = [];
 
+  let slot: HeldSlot | undefined;
   beforeAll(async () => {
+    // other test files plug cards into pcscd's vpcd slots too: take this one by its lock
+    slot = await acquireVpcdSlot({ slots: [VPCD_SLOTS[0]!], timeoutMs: 120_000 });
     if (!TOOLS) throw new Error('pcscd, vsmartcard-vpcd and opensc are required when CI is set (apt-get install pcscd vsmartcard-vpcd opensc)');
     if (!(await portOpen(VPCD_PORT))) {
       if (process.getuid?.() !== 0) throw new Error(`pcscd is not running (no vpcd on port ${VPCD_PORT}) and only root may start it here`);
@@ -75,7 +79,7 @@ describe.skipIf(SKIP)('PC/SC: bridgelab euicc in a vsmartcard vpcd reader, drive
     card = spawn(process.execPath, ['--import', 'tsx/esm', CLI_SCRIPT, '--vpcd', `127.0.0.1:${VPCD_PORT}`, '--reconnect-ms', '200'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     card.stderr!.on('data', (b: Buffer) => cardLog.push(b.toString()));
     await waitFor('the emulated card in "Virtual PCD 00 00"', () => readerIndex(), 30_000);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     for (const child of [card, pcscd]) {
@@ -84,6 +88,7 @@ describe.skipIf(SKIP)('PC/SC: bridgelab euicc in a vsmartcard vpcd reader, drive
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     }
+    slot?.release();
   });
 
   it('SELECT ISD-R, GetEID and GetEUICCInfo1 through PC/SC', () => {

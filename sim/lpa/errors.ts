@@ -34,6 +34,22 @@ export class ApduError extends LpaError {
   }
 }
 
+/**
+ * An R-APDU longer than the LPA's receive buffer: what a PC/SC LPA gets from SCardTransmit
+ * as SCARD_E_INSUFFICIENT_BUFFER (lpac: 264 bytes). A short command (ISO/IEC 7816-3 12.1.3)
+ * never needs more than 256 data bytes + SW1 SW2.
+ */
+export class ReceiveBufferError extends LpaError {
+  override readonly name = 'ReceiveBufferError';
+  constructor(
+    readonly capduHex: string,
+    readonly length: number,
+    readonly receiveBuffer: number,
+  ) {
+    super(`R-APDU of ${length} bytes to ${capduHex.slice(0, 16)}... exceeds the LPA's ${receiveBuffer}-byte receive buffer (SCARD_E_INSUFFICIENT_BUFFER on PC/SC)`);
+  }
+}
+
 /** An ES10 response that is missing or does not decode as the expected type. */
 export class Es10ResponseError extends LpaError {
   override readonly name = 'Es10ResponseError';
@@ -200,5 +216,6 @@ export function describeError(err: unknown): Record<string, string | number | nu
   if (err instanceof LpaCheckError) Object.assign(out, { check: err.check, expected: err.expected, actual: err.actual });
   if (err instanceof DownloadCancelledError) Object.assign(out, { reason: err.reason, reasonName: err.reasonName });
   if (err instanceof VpcdTransportError) Object.assign(out, { problem: err.problem });
+  if (err instanceof ReceiveBufferError) Object.assign(out, { length: err.length, receiveBuffer: err.receiveBuffer });
   return out;
 }

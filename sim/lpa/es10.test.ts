@@ -6,7 +6,7 @@ import { codecs } from '../rsp/registry.ts';
 import { samples } from '../rsp/testdata/samples.ts';
 import { bppSegmentsForLoading } from '../rsp/es8p.ts';
 import { Es10Client, ISD_R_AID_HEX } from './es10.ts';
-import { ApduError, Es10ResponseError } from './errors.ts';
+import { ApduError, Es10ResponseError, ReceiveBufferError } from './errors.ts';
 import { cardWithIsdr, RecordingTransport, ScriptedIsdr, ScriptedTransport } from './testing/fake-isdr.ts';
 
 const OK = Uint8Array.of(0x90, 0x00);
@@ -306,5 +306,39 @@ describe('LoadBoundProfilePackage', () => {
     await expect(es10b.loadBoundProfilePackage(bpp)).rejects.toMatchObject({ name: 'ApduError', sw: 0x6985 });
     // the second sequence got 6985 on its last block: nothing after it was sent
     expect(sequences(t).map((s) => toUpperHex(s.bytes))).toEqual(segments.slice(0, 2).map((s) => toUpperHex(s.bytes)));
+  });
+});
+
+describe('LPA behaviour profile options', () => {
+  const EID = '89049032123451234512345678901235';
+  // GetEID answer with a non-minimal length (81 12): valid BER, not DER
+  const berEid = hexToBytes(`BF3E81125A10${EID}`);
+
+  it('strict (default) rejects a card answer that is not DER; tolerant accepts it and reports the finding', async () => {
+    const strict = await Es10Client.open(cardWithIsdr(new ScriptedIsdr().on(0xbf3e, berEid)));
+    await expect(strict.getEid()).rejects.toThrow(/ES10c.GetEID: response is not a valid GetEuiccDataResponse: notDer: non-minimal length encoding/);
+    const findings: string[] = [];
+    const tolerant = await Es10Client.open(cardWithIsdr(new ScriptedIsdr().on(0xbf3e, berEid)), { peerEncoding: 'tolerant', trace: { onFinding: (fn, f) => findings.push(`${fn} ${f.rule} @${f.offset}`) } });
+    expect(await tolerant.getEid()).toBe(EID);
+    expect(findings).toEqual(['ES10c.GetEID non-minimal-length @2']);
+  });
+
+  it('an R-APDU over the receive buffer is a ReceiveBufferError (as SCARD_E_INSUFFICIENT_BUFFER on PC/SC)', async () => {
+    // a bridge that joined the card's 61xx chain: 305 data bytes + SW in one R-APDU
+    const big = hexToBytes(`BF3E82012C5A10${EID}${'00'.repeat(282)}`);
+    const es10 = await Es10Client.open(fakeCard(1, () => buildResponse(big, 0x9000)), { receiveBuffer: 264 });
+    const err = await es10.getEid().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReceiveBufferError);
+    expect(err).toMatchObject({ length: 307, receiveBuffer: 264 });
+  });
+
+  it('sends TERMINAL CAPABILITY first and SELECT without Le when the profile says so', async () => {
+    const sent: string[] = [];
+    const card = cardWithIsdr(new ScriptedIsdr());
+    const es10 = await Es10Client.open(card, { terminalCapability: '80AA00000AA9088100820101830107', selectLe: false, trace: { onApdu: (e) => sent.push(toUpperHex(e.capdu)) } });
+    expect(sent[0]).toBe('80AA00000AA9088100820101830107');
+    expect(sent[1]).toBe('0070000001');
+    expect(sent[2]).toBe(`01A4040010${ISD_R_AID_HEX}`);
+    await es10.close();
   });
 });

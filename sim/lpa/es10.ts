@@ -4,12 +4,15 @@
 // (SGP.22 5.7.2, blocks of 120 bytes by default, up to 255) with the T=0 procedure bytes
 // 61xx/6Cxx handled (GET RESPONSE class ISO '0X' or lpac's '8X'), and decodes responses
 // with sim/rsp. The BPP goes in the separate sequences of SGP.22 2.5.5 (sim/rsp es8p.ts).
+// What a real LPA tolerates is configurable (lpa-profile.ts): the receive buffer (an
+// R-APDU over it fails as SCardTransmit fails with SCARD_E_INSUFFICIENT_BUFFER), 6Cxx
+// re-sent or fatal, SELECT with or without Le, TERMINAL CAPABILITY sent at open.
 import { type ApduTransport, buildCommand, isNormalSw, responseData, responseSw } from '../apdu/apdu.ts';
 import { withChannel } from '../apdu/channels.ts';
 import { DEFAULT_STORE_DATA_BLOCK, segmentStoreData } from '../apdu/store-data.ts';
 import { transmitWithT0Procedure } from '../apdu/t0.ts';
 import { hexToBytes, toUpperHex } from '../bytes.ts';
-import { type Codec, decode, DerError, parseTlv, tagHex } from '../rsp/der.ts';
+import { type Codec, decode, decodeTolerant, type DerFinding, DerError, parseTlv, tagHex } from '../rsp/der.ts';
 import { EUICCInfo1, EUICCInfo2, type NotificationEvent } from '../rsp/common.ts';
 import { EuiccConfiguredAddressesRequest, EuiccConfiguredAddressesResponse, SetDefaultDpAddressRequest, SetDefaultDpAddressResponse } from '../rsp/es10a.ts';
 import {
@@ -57,7 +60,7 @@ import {
 import { bppSegmentsForLoading, type BppSegment } from '../rsp/es8p.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
 import type { Infer } from '../rsp/der.ts';
-import { ApduError, Es10ResponseError, LpaError } from './errors.ts';
+import { ApduError, Es10ResponseError, LpaError, ReceiveBufferError } from './errors.ts';
 export { ISD_R_AID_HEX } from '../apdu/aids.ts';
 import { ISD_R_AID_HEX } from '../apdu/aids.ts';
 
@@ -76,8 +79,21 @@ export interface Es10Options {
   readonly getResponseClass?: GetResponseClass;
   /** Le=00 on the last STORE DATA block (default true); false sends it as case 3 like lpac */
   readonly leOnLast?: boolean;
-  /** decode responses as strict DER (default true) */
+  /** decode responses as strict DER (default true); false accepts any BER silently */
   readonly strictDer?: boolean;
+  /**
+   * 'tolerant': accept a card's valid BER that is not DER, as field LPAs do, and report
+   * each deviation through trace.onFinding; 'strict' (default) rejects it
+   */
+  readonly peerEncoding?: 'strict' | 'tolerant';
+  /** longest R-APDU (data + SW) the LPA takes; longer is a ReceiveBufferError (default: no limit) */
+  readonly receiveBuffer?: number;
+  /** 6Cxx: re-send with Le = SW2 (default) or fail the command (lpac) */
+  readonly on6Cxx?: 'resend' | 'fail';
+  /** SELECT the ISD-R with Le 00 (default true); false sends case 3 like lpac */
+  readonly selectLe?: boolean;
+  /** TERMINAL CAPABILITY C-APDU (hex) sent once before the channel is opened, answer ignored (lpac) */
+  readonly terminalCapability?: string;
   readonly trace?: Es10Trace;
 }
 
@@ -100,6 +116,8 @@ export interface Es10Trace {
   onApdu?(exchange: ApduExchange): void;
   /** every ES10 command (one STORE DATA sequence; a BPP is one record per segment) */
   onCommand?(record: Es10CommandRecord): void;
+  /** a response that is valid BER but not DER, accepted by a tolerant LPA */
+  onFinding?(fn: string, finding: DerFinding): void;
 }
 
 /** Profile reference of ES10c Enable/Disable/Delete: ICCID digits, or the ISD-P AID. */
@@ -152,6 +170,8 @@ export class Es10Client {
     const blockSize = options.blockSize ?? DEFAULT_STORE_DATA_BLOCK;
     if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 255) throw new RangeError(`STORE DATA block size must be 1..255, got ${blockSize}`);
     const send = (c: Uint8Array) => exchange(transport, options, c);
+    // lpac sends it at connect and ignores the answer (ETSI TS 102 221 11.1.19)
+    if (options.terminalCapability) await send(hexToBytes(options.terminalCapability));
     let channel = 0;
     if ((options.channel ?? 'logical') === 'logical') {
       const capdu = buildCommand({ cla: 0x00, ins: CMD.MANAGE_CHANNEL, p1: 0x00, p2: 0x00, le: 1 });
@@ -165,7 +185,7 @@ export class Es10Client {
       channel = data[0]!;
     }
     const aid = options.aid ?? hexToBytes(ISD_R_AID_HEX);
-    const select = buildCommand({ cla: withChannel(0x00, channel), ins: CMD.SELECT, p1: 0x04, p2: 0x00, data: aid, le: 256 });
+    const select = buildCommand({ cla: withChannel(0x00, channel), ins: CMD.SELECT, p1: 0x04, p2: 0x00, data: aid, ...(options.selectLe === false ? {} : { le: 256 }) });
     let r: Uint8Array;
     try {
       r = await transmitWithT0Procedure(send, select, t0Options(options));
@@ -239,6 +259,11 @@ export class Es10Client {
   private decodeResponse<T>(fn: string, response: Uint8Array, codec: Codec<T>): T {
     if (response.length === 0) throw new Es10ResponseError(fn, 'empty', `no response data (expected ${codec.name})`, response);
     try {
+      if (this.options.strictDer !== false && this.options.peerEncoding === 'tolerant') {
+        const r = decodeTolerant(codec, response);
+        for (const f of r.findings) this.options.trace?.onFinding?.(fn, f);
+        return r.value;
+      }
       return decode(codec, response, { der: this.options.strictDer ?? true });
     } catch (e) {
       if (e instanceof DerError) throw new Es10ResponseError(fn, 'malformed', `response is not a valid ${codec.name}: ${e.describe()}`, response, { cause: e });
@@ -389,6 +414,8 @@ function t0Options(options: Es10Options): { getResponseClass: number } {
 async function exchange(transport: ApduTransport, options: Es10Options, capdu: Uint8Array): Promise<Uint8Array> {
   const rapdu = await transport.transmit(capdu);
   options.trace?.onApdu?.({ capdu, rapdu });
+  if (options.receiveBuffer !== undefined && rapdu.length > options.receiveBuffer) throw new ReceiveBufferError(toUpperHex(capdu), rapdu.length, options.receiveBuffer);
+  if (options.on6Cxx === 'fail' && rapdu.length >= 2 && rapdu[rapdu.length - 2] === 0x6c) throw new ApduError('6Cxx not handled by this LPA', responseSw(rapdu), toUpperHex(capdu));
   return rapdu;
 }
 

@@ -44,6 +44,7 @@ import {
   describeError,
   DownloadCancelledError,
   Es10ResponseError,
+  Es9TransportError,
   EuiccResultError,
   LpaCheckError,
   LpaConfigurationError,
@@ -376,6 +377,18 @@ export class Lpa {
     return { transactionId: tid, authenticateServerResponse };
   }
 
+  /**
+   * The LPA rejected what the SM-DP+ answered mid-download (a field that does not decode,
+   * e.g. profile metadata): the session is cancelled on both sides, ES10b.CancelSession to
+   * the eUICC and then ES9+.CancelSession with the eUICC's signed response (SGP.22 3.1.3,
+   * 5.6.5, 5.7.14; reason undefinedReason), before the error is thrown. Other failures
+   * (an ES9+ Failed status: the server ended the session itself; the network) are thrown as is.
+   */
+  private async cancelOnRejected(peer: AuthPeer, transactionId: Uint8Array, err: unknown): Promise<never> {
+    if (err instanceof Es9TransportError && err.problem === 'invalid-message') return this.failWithCancel(peer, transactionId, CancelSessionReason.undefinedReason, err);
+    throw err;
+  }
+
   /** After the server answered an eUICC error it was sent, throw the eUICC error (the server's answer is kept in `related`). */
   private async relayEuiccError(send: () => Promise<unknown>, error: EuiccResultError): Promise<never> {
     try {
@@ -450,7 +463,7 @@ export class Lpa {
         ccRequiredFlag: r.smdpSigned2.ccRequiredFlag,
       }));
     if (auth.euiccError !== undefined) await this.relayEuiccError(sendAuthClient, resultError('ES10b.AuthenticateServer', AuthenticateErrorCode, auth.euiccError, 'es10b.AuthenticateServer'));
-    const client = await sendAuthClient();
+    const client = await sendAuthClient().catch((err: unknown) => this.cancelOnRejected(peer, tid, err));
     if (!sameBytes(client.transactionId, tid))
       await fail(CancelSessionReason.undefinedReason, new LpaCheckError('transactionId', 'ES9+.AuthenticateClient response', tidHex, transactionIdToHex(client.transactionId)));
 
@@ -489,7 +502,7 @@ export class Lpa {
       this.step('es9p.getBoundProfilePackage', { smdpAddress, transactionId: tidHex }, () => es9.getBoundProfilePackage(tid, pdrDer), (r) => ({ bytes: r.boundProfilePackage.length }));
     if ('downloadResponseError' in pdr)
       await this.relayEuiccError(sendGetBpp, resultError('ES10b.PrepareDownload', DownloadErrorCode, pdr.downloadResponseError.downloadErrorCode, 'es10b.PrepareDownload'));
-    const bpp = await sendGetBpp();
+    const bpp = await sendGetBpp().catch((err: unknown) => this.cancelOnRejected(peer, tid, err));
     if (!sameBytes(bpp.transactionId, tid))
       await fail(CancelSessionReason.undefinedReason, new LpaCheckError('transactionId', 'ES9+.GetBoundProfilePackage response', tidHex, transactionIdToHex(bpp.transactionId)));
 

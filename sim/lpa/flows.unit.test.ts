@@ -11,7 +11,7 @@ import { bppSegmentsForLoading } from '../rsp/es8p.ts';
 import { bytesToBase64, executedSuccess, failed, Status } from '../rsp/json.ts';
 import { codecs } from '../rsp/registry.ts';
 import { samples } from '../rsp/testdata/samples.ts';
-import { ConfirmationCodeRequiredError, DownloadCancelledError, Es9Error, EuiccResultError, LpaCheckError, ProfileInstallationError } from './errors.ts';
+import { ConfirmationCodeRequiredError, DownloadCancelledError, Es9Error, Es9TransportError, EuiccResultError, LpaCheckError, ProfileInstallationError } from './errors.ts';
 import { Lpa, type LpaProgressEvent } from './flows.ts';
 import { cardWithIsdr, ScriptedIsdr } from './testing/fake-isdr.ts';
 import { FAKE_TX, FakeSmdp, FakeSmds, initiateAuthenticationResult } from './testing/fake-smdp.ts';
@@ -139,6 +139,30 @@ describe('download by activation code', () => {
     expect(isdr.requests(0xbf41).map((r) => decode(CancelSessionRequest, r).reason)).toEqual([0, 1]);
     expect(smdp.callsOf('cancelSession')).toHaveLength(2);
     expect(isdr.requests(0xbf21)).toHaveLength(0);
+  });
+});
+
+describe('the LPA rejects what the SM-DP+ answered mid-download (SGP.22 3.1.3)', () => {
+  it('profile metadata that does not decode: CancelSession to the eUICC, then ES9+ CancelSession with its signed answer', async () => {
+    const isdr = isdrForDownload();
+    const rejected = new Es9TransportError('ES9+.authenticateClient', 'invalid-message', 'response field profileMetadata: not a valid StoreMetadataRequest', { field: 'profileMetadata' });
+    const smdp = new FakeSmdp({ fail: { authenticateClient: rejected } });
+    const lpa = await Lpa.open(cardWithIsdr(isdr), { es9pFactory: smdp.factory });
+    const err = await lpa.downloadProfile(AC).catch((e: unknown) => e);
+    expect(err).toBe(rejected);
+    expect(decode(CancelSessionRequest, isdr.requests(0xbf41)[0]!)).toEqual({ transactionId: FAKE_TX, reason: 127 });
+    expect(smdp.callsOf('cancelSession').map((c) => c.args)).toEqual([[FAKE_TX, der('CancelSessionResponse')]]);
+    expect(isdr.requests(0xbf21)).toHaveLength(0);
+    await lpa.close();
+  });
+
+  it('a transport failure (no answer in time) is not a rejection of the content: no CancelSession', async () => {
+    const isdr = isdrForDownload();
+    const smdp = new FakeSmdp({ fail: { getBoundProfilePackage: new Es9TransportError('ES9+.getBoundProfilePackage', 'timeout', 'no answer') } });
+    const lpa = await Lpa.open(cardWithIsdr(isdr), { es9pFactory: smdp.factory });
+    expect(await lpa.downloadProfile(AC).catch((e: unknown) => (e as Es9TransportError).problem)).toBe('timeout');
+    expect(smdp.callsOf('cancelSession')).toHaveLength(0);
+    await lpa.close();
   });
 });
 

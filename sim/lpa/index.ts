@@ -9,4 +9,7 @@ export * from './es9p-client.ts';
 export * from './es11-client.ts';
 export * from './flows.ts';
 export * from './vpcd-transport.ts';
+export * from './pcsc-transport.ts';
+export * from './vpcd-slots.ts';
+export * from './lpa-profile.ts';
 export * from './lpac-json.ts';

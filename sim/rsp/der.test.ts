@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { hexToBytes, toHex } from '../bytes.ts';
-import { choice, decode, DerError, derOf, encode, explicit, flags, implicit, integer, octets, opt, seq, seqOf, utf8, oid, withDefault, boolean } from './der.ts';
+import { choice, decode, decodeTolerant, DerError, derOf, describeFinding, encode, explicit, flags, implicit, integer, octets, opt, seq, seqOf, utf8, oid, withDefault, boolean } from './der.ts';
+import { StoreMetadataRequest as StoreMetadataRequestForTest } from './es8p.ts';
+import { EnableProfileRequest as EnableProfileRequestForTest } from './es10c.ts';
+
+const hexToBytesForTest = (spaced: string): Uint8Array => hexToBytes(spaced.replace(/\s+/g, ''));
 
 const Inner = seq('Inner', { a: implicit(0, octets()), b: opt(implicit(1, integer())), c: withDefault(implicit(2, integer()), 1) });
 const Outer = implicit(0xbf20, seq('Outer', { inner: implicit(3, Inner), list: implicit(4, seqOf(octets())), name: opt(utf8()), ok: opt(boolean()) }));
@@ -88,5 +92,44 @@ describe('DER engine', () => {
     const v = decode(Inner, der);
     expect(v).toEqual({ a: hexToBytes('01') });
     expect(toHex(derOf(Inner, v))).toBe(toHex(der));
+  });
+});
+
+describe('tolerant BER: what field peers send, accepted and recorded (X.690 10-11)', () => {
+  // profile metadata as an open-source SM-DP+ (osmo-smdpp) encodes it: profileClass
+  // operational(2) written out although it is the DEFAULT (SGP.22 5.5.3), which DER omits
+  const iccid = '981032547698103214f0';
+  const spn = '4f534d4f'; // "OSMO"
+  const name = '54657374'; // "Test"
+  const metadataExplicitDefault = hexToBytesForTest(`bf251b 5a0a${iccid} 9104${spn} 9204${name} 950102`);
+  // EnableProfile with refreshFlag TRUE as 01 (BER allows any non-zero octet; DER wants FF)
+  const enableBoolean01 = hexToBytesForTest(`bf3111 a00c 5a0a${iccid} 810101`);
+
+  it('strict DER rejects both with the exact rule', () => {
+    expect(() => decode(StoreMetadataRequestForTest, metadataExplicitDefault)).toThrow('StoreMetadataRequest.profileClass encodes its DEFAULT value');
+    expect(() => decode(EnableProfileRequestForTest, enableBoolean01)).toThrow('BOOLEAN true encoded as 01, must be FF in DER');
+  });
+
+  it('a tolerant decode accepts them and returns one finding each, with offset, tag and path', () => {
+    const m = decodeTolerant(StoreMetadataRequestForTest, metadataExplicitDefault);
+    expect(m.value.profileClass).toBe(2);
+    expect(m.value.serviceProviderName).toBe('OSMO');
+    expect(m.findings).toEqual([{ rule: 'default-encoded', message: 'StoreMetadataRequest.profileClass encodes its DEFAULT value', offset: 27, tag: 0x95, path: '' }]);
+    expect(describeFinding(m.findings[0]!)).toBe('not DER (default-encoded): StoreMetadataRequest.profileClass encodes its DEFAULT value at offset 27, tag 95');
+    const e = decodeTolerant(EnableProfileRequestForTest, enableBoolean01);
+    expect(e.value.refreshFlag).toBe(true);
+    expect(e.findings.map((f) => [f.rule, f.offset, f.path])).toEqual([['boolean-not-ff', 19, 'EnableProfileRequest.refreshFlag']]);
+  });
+
+  it('DER input gives no finding; plain BER (der false) records nothing', () => {
+    expect(decodeTolerant(StoreMetadataRequestForTest, StoreMetadataRequestForTest.encode(decodeTolerant(StoreMetadataRequestForTest, metadataExplicitDefault).value)).findings).toEqual([]);
+    expect(decode(StoreMetadataRequestForTest, metadataExplicitDefault, { der: false }).profileClass).toBe(2);
+  });
+
+  it('non-minimal lengths are findings too', () => {
+    const longLength = hexToBytesForTest(`bf25811b 5a0a${iccid} 9104${spn} 9204${name} 950101`);
+    const r = decodeTolerant(StoreMetadataRequestForTest, longLength);
+    expect(r.findings.map((f) => f.rule)).toEqual(['non-minimal-length']);
+    expect(r.value.profileClass).toBe(1);
   });
 });

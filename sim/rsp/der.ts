@@ -5,7 +5,11 @@
 // typed TS objects, and encodes typed objects back through asn1js. Decoding is
 // strict DER by default (definite minimal lengths, minimal tags, canonical
 // BOOLEAN/INTEGER/BIT STRING contents) because SGP.22 signs the DER bytes of its
-// structures; `{ der: false }` relaxes that for diagnostics.
+// structures; `{ der: false }` relaxes that to BER. Between the two, a tolerant decode
+// (`{ der: false, findings }`, decodeTolerant) accepts valid BER that is not DER - what
+// real cards and LPAs accept from field peers (a BOOLEAN TRUE sent as 01, a DEFAULT value
+// encoded explicitly, as an open-source SM-DP+ does for profileClass) - and records each
+// deviation from X.690 DER (clauses 10 and 11) as a DerFinding instead of rejecting it.
 //
 // Every decoded SEQUENCE/CHOICE object remembers the exact bytes it came from
 // (derOf), so a signature is always verified over the bytes that were received,
@@ -111,6 +115,23 @@ export interface Tlv {
 
 interface ParseOptions {
   der: boolean;
+  /** tolerant BER: where strict DER would reject, the deviation is recorded here */
+  findings?: DerFinding[];
+}
+
+/** A deviation from DER that a tolerant decode accepted (X.690 10-11; the rule names the clause's point). */
+export interface DerFinding {
+  readonly rule: 'indefinite-length' | 'non-minimal-tag' | 'non-minimal-length' | 'boolean-not-ff' | 'non-minimal-integer' | 'bit-string-padding' | 'default-encoded';
+  readonly message: string;
+  readonly offset: number;
+  readonly tag?: number;
+  readonly path: string;
+}
+
+/** Strict DER: throw; tolerant: record the finding and go on; plain BER: ignore. */
+function deviation(ctx: { der: boolean; findings?: DerFinding[] }, rule: DerFinding['rule'], message: string, offset: number, tag: number | undefined, path = ''): void {
+  if (ctx.der) throw new DerError('notDer', message, offset, tag, path);
+  ctx.findings?.push({ rule, message, offset, ...(tag !== undefined ? { tag } : {}), path });
 }
 
 function minimalTagLength(num: number): number {
@@ -140,11 +161,10 @@ function convert(node: Asn1Node, input: Uint8Array, offset: number, opts: ParseO
   const tag = tagValue(id, constructed);
   const headerLength = node.idBlock.blockLength + node.lenBlock.blockLength;
   if (node.lenBlock.isIndefiniteForm) {
-    if (opts.der) throw new DerError('notDer', 'indefinite length is not DER', offset, tag);
-  } else if (opts.der) {
-    if (node.idBlock.blockLength !== minimalTagLength(id.num)) throw new DerError('notDer', 'non-minimal tag encoding', offset, tag);
-    if (node.lenBlock.blockLength !== minimalLengthLength(node.lenBlock.length))
-      throw new DerError('notDer', 'non-minimal length encoding', offset + node.idBlock.blockLength, tag);
+    deviation(opts, 'indefinite-length', 'indefinite length is not DER', offset, tag);
+  } else if (opts.der || opts.findings) {
+    if (node.idBlock.blockLength !== minimalTagLength(id.num)) deviation(opts, 'non-minimal-tag', 'non-minimal tag encoding', offset, tag);
+    if (node.lenBlock.blockLength !== minimalLengthLength(node.lenBlock.length)) deviation(opts, 'non-minimal-length', 'non-minimal length encoding', offset + node.idBlock.blockLength, tag);
   }
   const total = node.lenBlock.isIndefiniteForm ? node.valueBeforeDecodeView.byteLength : headerLength + node.lenBlock.length;
   if (offset + total > input.byteLength) throw new DerError('truncated', `length ${node.lenBlock.length} runs past the end of the input`, offset, tag);
@@ -329,6 +349,8 @@ export function hasReceivedDer(value: unknown): boolean {
 export interface DecodeContext {
   der: boolean;
   path: string;
+  /** tolerant decoding: DER deviations are recorded here instead of rejected */
+  findings?: DerFinding[];
 }
 
 export interface Codec<T> {
@@ -488,8 +510,7 @@ export function integer(name = 'INTEGER'): TaggableCodec<number> {
       primitiveOnly(tlv, ctx, name);
       const b = tlv.value;
       if (b.byteLength === 0) throw new DerError('invalidValue', 'empty INTEGER', tlv.offset, tlv.tag, ctx.path);
-      if (ctx.der && b.byteLength > 1 && ((b[0] === 0 && (b[1]! & 0x80) === 0) || (b[0] === 0xff && (b[1]! & 0x80) !== 0)))
-        throw new DerError('notDer', 'non-minimal INTEGER', tlv.valueOffset, tlv.tag, ctx.path);
+      if (b.byteLength > 1 && ((b[0] === 0 && (b[1]! & 0x80) === 0) || (b[0] === 0xff && (b[1]! & 0x80) !== 0))) deviation(ctx, 'non-minimal-integer', 'non-minimal INTEGER', tlv.valueOffset, tlv.tag, ctx.path);
       let n = (b[0]! & 0x80) !== 0 ? -1n : 0n;
       for (const x of b) n = (n << 8n) | BigInt(x);
       if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))
@@ -509,7 +530,7 @@ export function boolean(name = 'BOOLEAN'): TaggableCodec<boolean> {
       primitiveOnly(tlv, ctx, name);
       if (tlv.value.byteLength !== 1) throw new DerError('invalidValue', 'BOOLEAN must be one byte', tlv.offset, tlv.tag, ctx.path);
       const b = tlv.value[0]!;
-      if (ctx.der && b !== 0 && b !== 0xff) throw new DerError('notDer', 'BOOLEAN true must be FF in DER', tlv.valueOffset, tlv.tag, ctx.path);
+      if (b !== 0 && b !== 0xff) deviation(ctx, 'boolean-not-ff', `BOOLEAN true encoded as ${b.toString(16).padStart(2, '0').toUpperCase()}, must be FF in DER`, tlv.valueOffset, tlv.tag, ctx.path);
       return b !== 0;
     },
   );
@@ -593,8 +614,7 @@ export function bitString(name = 'BIT STRING'): TaggableCodec<Bits> {
       const unused = b[0]!;
       if (unused > 7 || (b.byteLength === 1 && unused !== 0))
         throw new DerError('invalidValue', `invalid unused-bits count ${unused}`, tlv.valueOffset, tlv.tag, ctx.path);
-      if (ctx.der && unused > 0 && (b[b.byteLength - 1]! & ((1 << unused) - 1)) !== 0)
-        throw new DerError('notDer', 'BIT STRING padding bits must be zero', tlv.valueOffset, tlv.tag, ctx.path);
+      if (unused > 0 && (b[b.byteLength - 1]! & ((1 << unused) - 1)) !== 0) deviation(ctx, 'bit-string-padding', 'BIT STRING padding bits must be zero', tlv.valueOffset, tlv.tag, ctx.path);
       return { bytes: b.slice(1), unusedBits: unused };
     },
   );
@@ -742,10 +762,9 @@ export function seq<const F extends Fields>(name: string, fields: F): TaggableCo
             throw new DerError('missingField', `${name}.${key} is missing`, child.offset, child.tag, ctx.path);
         }
         const [key, s] = specs[idx]!;
-        const sub = { der: ctx.der, path: ctx.path ? `${ctx.path}.${key}` : `${name}.${key}` };
+        const sub = { ...ctx, path: ctx.path ? `${ctx.path}.${key}` : `${name}.${key}` };
         const val = s.codec.decodeTlv(child, sub);
-        if (ctx.der && s.defaultValue !== undefined && sameValue(val, s.defaultValue))
-          throw new DerError('notDer', `${name}.${key} encodes its DEFAULT value`, child.offset, child.tag, ctx.path);
+        if (s.defaultValue !== undefined && sameValue(val, s.defaultValue)) deviation(ctx, 'default-encoded', `${name}.${key} encodes its DEFAULT value`, child.offset, child.tag, ctx.path);
         out[key] = val;
         next = idx + 1;
       }
@@ -766,7 +785,7 @@ export function seqOf<T>(item: Codec<T>, name = `SEQUENCE OF ${item.name}`): Tag
     U(16),
     true,
     (items) => concat(items.map((i) => item.encode(i))),
-    (tlv, ctx) => tlv.children.map((c, i) => decodeChild(item, c, { der: ctx.der, path: `${ctx.path || name}[${i}]` })),
+    (tlv, ctx) => tlv.children.map((c, i) => decodeChild(item, c, { ...ctx, path: `${ctx.path || name}[${i}]` })),
   );
 }
 
@@ -790,7 +809,7 @@ export function choice<const A extends Record<string, Codec<any>>>(name: string,
     decodeTlv(tlv, ctx) {
       for (const [key, c] of entries)
         if (c.tags.includes(tlv.tag)) {
-          const v = { [key]: c.decodeTlv(tlv, { der: ctx.der, path: `${ctx.path || name}.${key}` }) } as ChoiceValue<A>;
+          const v = { [key]: c.decodeTlv(tlv, { ...ctx, path: `${ctx.path || name}.${key}` }) } as ChoiceValue<A>;
           rawDer.set(v as object, tlv.raw);
           return v;
         }
@@ -820,13 +839,27 @@ export function mapped<A, B>(codec: Codec<A>, to: (a: A) => B, from: (b: B) => A
 export interface DecodeOptions {
   /** strict DER (default true) */
   der?: boolean;
+  /** with der false: record every DER deviation here (tolerant BER) */
+  findings?: DerFinding[];
 }
 
 /** Decode one complete top-level TLV; rejects trailing bytes and (by default) non-DER. */
 export function decode<T>(codec: Codec<T>, input: Uint8Array, options: DecodeOptions = {}): T {
   const der = options.der ?? true;
-  const tlv = parseTlv(input, { der });
-  return decodeChild(codec, tlv, { der, path: '' });
+  const findings = der ? undefined : options.findings;
+  const tlv = parseTlv(input, { der, ...(findings ? { findings } : {}) });
+  return decodeChild(codec, tlv, { der, path: '', ...(findings ? { findings } : {}) });
+}
+
+/** Accept valid BER as a field peer's BER is accepted, and say where it is not DER. */
+export function decodeTolerant<T>(codec: Codec<T>, input: Uint8Array): { value: T; findings: DerFinding[] } {
+  const findings: DerFinding[] = [];
+  return { value: decode(codec, input, { der: false, findings }), findings };
+}
+
+/** One line for a report: the deviation and where. */
+export function describeFinding(f: DerFinding): string {
+  return `not DER (${f.rule}): ${f.message} at offset ${f.offset}${f.tag !== undefined ? `, tag ${tagHex(f.tag)}` : ''}${f.path ? ` in ${f.path}` : ''}`;
 }
 
 export function encode<T>(codec: Codec<T>, value: T): Uint8Array {

@@ -47,7 +47,9 @@ import {
   openRawSession,
   pattern,
   relay,
+  relayFetched,
   selectAid,
+  transmitFetching,
   storeDataCla,
   storeDataLast,
   swBytes,
@@ -161,19 +163,19 @@ tc(
 tc(
   {
     id: 'TC_Bridge_APDU.Case2_StatusShortLe',
-    title: 'a case 2 STATUS with Le shorter than the FCI: the card\'s 61xx chain is joined into the FCI the LPA gets',
+    title: 'a case 2 STATUS with Le shorter than the FCI: the card\'s 61xx reaches the LPA, whose GET RESPONSE gets the rest of the FCI',
     group: GROUP,
     iut: 'bridge',
     purpose: 'With Le below the data size the card answers Le bytes and 61xx (remaining); the LPA must end up with the whole FCI, nothing lost or duplicated.',
     requirement: 'ISO/IEC 7816-4 5.3.4 / ETSI TS 102 221 7.3.1.1.4 (61xx, GET RESPONSE); TS 102 221 11.1.2 STATUS',
     initialConditions: ['the LPA has opened a logical channel and selected the ISD-R on it (FCI remembered)'],
-    steps: [{ action: 'send STATUS 8x F2 00 00 10 (Le 16)', expected: 'the card answered 16 bytes + 61xx then the rest by GET RESPONSE; the LPA gets the complete FCI + 9000 in one R-APDU' }],
+    steps: [{ action: 'send STATUS 8x F2 00 00 10 (Le 16)', expected: 'the card answered 16 bytes + 61xx then the rest by GET RESPONSE; the LPA fetches the rest after 61xx with GET RESPONSE and ends up with the complete FCI + 9000' }],
   },
   async (c) => {
     const rt = rig(c);
     await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
-        const x = await relay(c, s.t, Uint8Array.of(storeDataCla(s.channel), 0xf2, 0x00, 0x00, 0x10));
+        const x = await relayFetched(c, s.t, Uint8Array.of(storeDataCla(s.channel), 0xf2, 0x00, 0x00, 0x10));
         expect(hex(x.rapdu)).toBe(hex(s.select));
         const i = expectFaithful(x);
         if (i >= 0) expect(swHex(x.card[i]!.response).slice(0, 2), 'the card itself answered 61xx to Le 16').toBe('61');
@@ -197,7 +199,7 @@ tc(
     const rt = rig(c);
     await withRawSession(c, rt, async (s) => {
       await c.step(1, async () => {
-        const x = await relay(c, s.t, storeDataLast(s.channel, GET_EID, null));
+        const x = await relayFetched(c, s.t, storeDataLast(s.channel, GET_EID, null));
         expectEid(c, rt, x.rapdu);
         expectFaithful(x);
         expectBridgeGetResponse(x);
@@ -581,7 +583,7 @@ tc(
     requires: ['emulatedEuicc', 'embeddedSmdp', 'sgp26Trust'],
     initialConditions: ['a clean card with three profiles installed (directly, not through the bridge)', 'the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
-      { action: 'send GetProfilesInfo (8x E2 91 00 03 BF2D00 00)', expected: 'one R-APDU over 256 data bytes ending 9000, equal to the card\'s answer joined over its 61xx chain (the card did answer 61xx)' },
+      { action: 'send GetProfilesInfo (8x E2 91 00 03 BF2D00 00)', expected: 'pieces of at most 256 data bytes (61xx, then GET RESPONSE by the LPA) ending 9000, joined equal to the card\'s answer joined over its 61xx chain (the card did answer 61xx)' },
       { action: 'decode it as ProfileInfoListResponse', expected: 'profileInfoListOk listing exactly the three installed ICCIDs' },
     ],
   },
@@ -601,7 +603,7 @@ tc(
     });
     await withRawSession(c, rt, async (s) => {
       const data = await c.step(1, async () => {
-        const x = await relay(c, s.t, storeDataLast(s.channel, GET_PROFILES_INFO));
+        const x = await relayFetched(c, s.t, storeDataLast(s.channel, GET_PROFILES_INFO));
         expect(swHex(x.rapdu)).toBe('9000');
         expect(x.rapdu.length - 2).toBeGreaterThan(256);
         const i = expectFaithful(x);
@@ -630,7 +632,7 @@ tc(
     requires: ['emulatedEuicc'],
     initialConditions: ['a clean card whose default SM-DP+ address was set (through the bridge) to a 1091-character FQDN', 'the LPA has opened a logical channel and selected the ISD-R on it'],
     steps: [
-      { action: 'send GetEuiccConfiguredAddresses (8x E2 91 00 03 BF3C00 00)', expected: 'one R-APDU of more than 1024 data bytes ending 9000, the card\'s 61xx chain joined' },
+      { action: 'send GetEuiccConfiguredAddresses (8x E2 91 00 03 BF3C00 00)', expected: 'more than 1024 data bytes in pieces of at most 256 (61xx, GET RESPONSE by the LPA), ending 9000, equal to the card\'s 61xx chain joined' },
       { action: 'decode it', expected: 'defaultDpAddress is exactly the 1091-character address' },
     ],
   },
@@ -648,7 +650,7 @@ tc(
     });
     await withRawSession(c, rt, async (s) => {
       const data = await c.step(1, async () => {
-        const x = await relay(c, s.t, storeDataLast(s.channel, hexToBytes('BF3C00')));
+        const x = await relayFetched(c, s.t, storeDataLast(s.channel, hexToBytes('BF3C00')));
         expect(swHex(x.rapdu)).toBe('9000');
         expect(x.rapdu.length - 2).toBeGreaterThan(1024);
         expectFaithful(x);
@@ -677,8 +679,8 @@ tc(
     const t = await c.setup('LPA connected', () => rt.connectPowered());
     try {
       await c.setup('MF and EF.ICCID selected on the basic channel', async () => {
-        expect(swHex(await t.transmit(hexToBytes('00A40004023F00')))).toBe('9000');
-        expect(swHex(await t.transmit(hexToBytes('00A40004022FE2')))).toBe('9000');
+        expect(swHex(await transmitFetching(t, hexToBytes('00A40004023F00')))).toBe('9000');
+        expect(swHex(await transmitFetching(t, hexToBytes('00A40004022FE2')))).toBe('9000');
       });
       await c.step(1, async () => {
         const x = await relay(c, t, hexToBytes('00B0000020'));

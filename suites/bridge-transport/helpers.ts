@@ -217,6 +217,29 @@ export async function relay(c: CaseRun, t: ApduTransport, capdu: Uint8Array): Pr
   return { run: c, capdu, rapdu, card: w.card(), atSent: w.atSent(), atReceived: w.atReceived(), ms };
 }
 
+/**
+ * Send `capdu` and, as a T=0 reader's LPA does, fetch what a 61xx announces with GET
+ * RESPONSE (class 00, same channel) until the final SW; every piece must carry at most
+ * 256 data bytes (ISO/IEC 7816-3 12.1.3, ETSI TS 102 221 7.3.1.1.4). Returns data || SW.
+ */
+export async function transmitFetching(t: ApduTransport, capdu: Uint8Array): Promise<Uint8Array> {
+  const channel = channelOfCla(capdu[0] ?? 0);
+  let r = await t.transmit(capdu);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 300 && swOf(r) >> 8 === 0x61; i++) {
+    expect(r.length - 2, `data bytes of a piece of the answer to ${hex(capdu).slice(0, 16)}`).toBeLessThanOrEqual(256);
+    parts.push(responseData(r));
+    r = await t.transmit(buildCommand({ cla: withChannel(0x00, channel), ins: 0xc0, p1: 0, p2: 0, le: swOf(r) & 0xff || 256 }));
+  }
+  expect(r.length - 2, `data bytes of the last piece of the answer to ${hex(capdu).slice(0, 16)}`).toBeLessThanOrEqual(256);
+  return concatBytes(...parts, r);
+}
+
+/** relay() with the answer fetched over its 61xx pieces (transmitFetching). */
+export async function relayFetched(c: CaseRun, t: ApduTransport, capdu: Uint8Array): Promise<Relayed> {
+  return relay(c, { transmit: (x) => transmitFetching(t, x), reset: () => t.reset(), close: () => t.close() }, capdu);
+}
+
 /** The bridge answered by itself: no AT command towards the card, and the card saw nothing. */
 export function expectNoCardAccess(x: Relayed): void {
   if (x.run.observe('atLines', `no AT command towards the card for ${hex(x.capdu)}`)) expect(cardAtCommands(x.atSent), `AT commands towards the card for ${hex(x.capdu)}`).toEqual([]);
@@ -301,8 +324,9 @@ export function expectRapdu(x: Relayed, expectedHex: string, what: string): void
 }
 
 /**
- * When the modem passed a 61xx answer up (+CGLA/+CSIM data ending 61xx), the bridge must
- * have fetched the rest itself with GET RESPONSE (xx C0 00 00 Le). Returns whether the
+ * When the modem passed a 61xx answer up (+CGLA/+CSIM data ending 61xx), the rest must
+ * have been fetched with GET RESPONSE (xx C0 00 00 Le) on the AT link: the LPA's, which
+ * the bridge forwards as a T=0 reader, or the bridge's own. Returns whether the
  * modem passed 61xx up (false: the modem ran the procedure itself, e.g. Sierra, or the rig
  * cannot see the AT lines).
  */

@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { tc } from '../framework/case.ts';
 import { euiccOf, modemOf } from '../framework/fixtures.ts';
 import { useRig } from '../framework/shared-rig.ts';
-import { parseAtr } from '../../sim/euicc/card/atr.ts';
+import { parseAtr } from '../../sim/apdu/atr.ts';
 import { hexToBytes, toHex } from '../../sim/bytes.ts';
 import { responseSw } from '../../sim/apdu/apdu.ts';
 import {

@@ -20,6 +20,8 @@ import { connectVpcdReader, listenVpcdReader, type VpcdReaderTransport } from '.
 import { Lpa, type LpaOptions } from '../../sim/lpa/flows.ts';
 import type { RspHttpOptions } from '../../sim/lpa/rsp-http.ts';
 import type { Es10Options } from '../../sim/lpa/es10.ts';
+import { lpaEs10Options, openPcscSession, type PcscSession } from './lpa-path.ts';
+import { describeFinding } from '../../sim/rsp/der.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../../sim/smdp/index.ts';
 import { BRIDGE_LOG_SOURCE, Trace } from '../../sim/trace/trace.ts';
 import { writeFileAtomic } from '../../sim/store/atomic-file.ts';
@@ -34,7 +36,8 @@ export interface RigParts {
 
 export interface LpaHandle {
   lpa: Lpa;
-  transport: VpcdReaderTransport;
+  /** the vpcd reader link, or the PC/SC reader on rig lpa.path 'pcsc' */
+  transport: ApduTransport & { readonly isOpen: boolean };
   close(): Promise<void>;
 }
 
@@ -139,6 +142,12 @@ export class RigRuntime {
     await this.startBridgePart();
   }
 
+  /** a peer's BER that is not DER, accepted by the eUICC: a finding in the case trace */
+  private traceFindings(e: Euicc): Euicc {
+    e.events.on('finding', (f) => this.trace.log('finding', `eUICC ${f.source}: ${describeFinding(f.finding)}`));
+    return e;
+  }
+
   private async newEuicc(): Promise<Euicc> {
     const rig = this.env.rig;
     if (rig.euicc.kind !== 'emulated') throw new Error('no emulated eUICC on this rig');
@@ -150,7 +159,7 @@ export class RigRuntime {
       ...(this.smdp ? { defaultDpAddress: this.smdp.address, rootDsAddress: this.smdp.smdsAddress } : {}),
       ...this.parts.euicc,
     });
-    return e;
+    return this.traceFindings(e);
   }
 
   /** The card as the modem sees it, tapped on the modem-card hop; follows euicc replacement. */
@@ -271,7 +280,7 @@ export class RigRuntime {
       ...this.parts.euicc,
       ...options,
     });
-    this.euicc = next;
+    this.euicc = this.traceFindings(next);
     await old.close();
     return next;
   }
@@ -368,10 +377,33 @@ export class RigRuntime {
     };
   }
 
-  /** A test LPA over a fresh vpcd connection to the bridge, optionally with an APDU hook. */
+  /**
+   * The LPA on the PC/SC path (lpa-path.ts): the built-in bridge connected out to a free
+   * pcscd vpcd slot for the session (the listening one is stopped meanwhile), tapped on
+   * the lpa-bridge hop.
+   */
+  async openPcscSession(): Promise<PcscSession> {
+    if (!this.pty) throw new Error('the PC/SC path needs the fake modem PTY');
+    await this.bridgeIdle();
+    return openPcscSession(this.env.rig, {
+      ttyPath: this.pty.path,
+      bridgeOptions: this.parts.bridge ?? {},
+      stopListening: () => this.stopBridge(),
+      restartListening: () => this.startBridge(),
+      onApdu: (capdu, rapdu, ms) => this.trace.add({ kind: 'apdu', hop: 'lpa-bridge', command: capdu, response: rapdu, ms }),
+      onBridgeTrace: (e) => {
+        if (e.type === 'decision' || e.type === 'modem' || e.type === 'bridge' || e.type === 'lpa') this.trace.log('bridge', JSON.stringify(e));
+      },
+    });
+  }
+
+  /** A test LPA over a fresh vpcd connection to the bridge (or the PC/SC path of rig lpa.path 'pcsc'), optionally with an APDU hook. */
   async openLpa(options: OpenLpaOptions = {}): Promise<LpaHandle> {
     const { beforeApdu, commandTimeoutMs, es10, ...lpaOptions } = options;
-    const transport = await this.connectPowered(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {});
+    let pcsc: PcscSession | undefined;
+    const transport: ApduTransport & { readonly isOpen: boolean } =
+      this.env.rig.lpa.path === 'pcsc' ? (pcsc = await this.openPcscSession()).path.transport : await this.connectPowered(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {});
+    const closeTransport = (): Promise<void> => (pcsc ? pcsc.close() : transport.close());
     const hooked: ApduTransport = beforeApdu
       ? {
           transmit: async (c) => {
@@ -385,7 +417,7 @@ export class RigRuntime {
     try {
       const lpa = await Lpa.open(hooked, {
         http: this.httpOptions(),
-        es10: { blockSize: this.env.rig.lpa.storeDataBlockSize, ...es10 },
+        es10: { ...lpaEs10Options(this.env.rig, (m) => this.trace.log('finding', m)), ...es10 },
         onProgress: (e) => this.trace.log('lpa', `${e.step} ${e.phase}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`),
         ...lpaOptions,
       });
@@ -394,11 +426,11 @@ export class RigRuntime {
         transport,
         close: async () => {
           if (transport.isOpen) await lpa.es10.close().catch(() => undefined);
-          await transport.close();
+          await closeTransport();
         },
       };
     } catch (err) {
-      await transport.close();
+      await closeTransport();
       throw err;
     }
   }

@@ -6,7 +6,7 @@ import { transmitWithT0Procedure } from '../../apdu/t0.ts';
 import { ECASD_AID, FciOnlyApplet, ISD_R_AID, isdrFci, StoreDataApplet } from './applet.ts';
 import { Card, CardInterruptedError, CardPoweredOffError, CardRemovedError, DEFAULT_EUICC_ICCID } from './card.ts';
 import type { CardProfileView } from './filesystem.ts';
-import { parseAtr } from './atr.ts';
+import { parseAtr } from '../../apdu/atr.ts';
 
 const ISDR = 'A0000005591010FFFFFFFF8900000100';
 const USIM_AID = 'A0000000871002FF33FF018900000100';
@@ -52,9 +52,10 @@ afterEach(async () => {
 });
 
 describe('ATR and reset', () => {
-  it('reset returns the ATR (T=0 and T=1 by default)', async () => {
+  it('reset returns the ATR (T=0 with T=15 global bytes by default, like field eUICCs)', async () => {
     const atr = await card.reset();
-    expect(parseAtr(atr).protocols).toEqual([0, 1]);
+    expect(parseAtr(atr).protocols).toEqual([0]);
+    expect(parseAtr(atr).hasT15).toBe(true);
     expect(card.openChannels()).toEqual([0]);
   });
 });

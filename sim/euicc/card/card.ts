@@ -31,7 +31,7 @@ import { type ClaInfo, decodeCla, MAX_LOGICAL_CHANNEL } from '../../apdu/channel
 import { INS_GET_RESPONSE } from '../../apdu/t0.ts';
 import { tlv } from '../../apdu/tlv.ts';
 import { type Applet, type ChannelContext } from './applet.ts';
-import { type AtrOptions, buildAtr } from './atr.ts';
+import { type AtrOptions, buildAtr } from '../../apdu/atr.ts';
 import {
   aidMatches,
   type CardProfileView,

@@ -2,18 +2,34 @@
 // TCK) as a UICC sends it (ETSI TS 102 221 6.3-6.5: T=15 global bytes carry the clock
 // stop / class indicator; historical bytes are ISO 7816-4 12.1.1 compact-TLV with the
 // card capabilities). TCK is present whenever a protocol other than T=0 is indicated
-// (T=1 or T=15) and makes the XOR of T0..TCK zero.
-import { concatBytes } from '../../bytes.ts';
+// (T=1 or T=15) and makes the XOR of T0..TCK zero. Shared by the software eUICC (the
+// card's ATR) and the reference bridge (the ATR it answers the LPA's reader with).
+//
+// The default is what field eUICCs send: T=0 only, then T=15 global bytes TA = C7 and
+// TB = 82, e.g. 3B 9F 96 80 3F C7 82 80 31 E0 73 F6 21 57 57 4A 4D 02 0B 60 01 00 69, one
+// of the tested eUICC ATRs listed by Infineon's OPTIGA Connect Consumer LPA
+// (Infineon/optiga-connect-consumer-lpa-android, app/.../euicc/base/generic/Atr.java),
+// which, like Android's AnswerToReset.isEuiccSupported (AOSP frameworks/opt/telephony),
+// reads b8 and b2 of that TB as "eUICC". PC/SC LPAs that connect with T=0 only (lpac)
+// trip over an ATR whose first offered protocol is T=1; T=0+T=1 stays an option.
+// Extended Lc/Le is announced in the third software function byte of the card
+// capabilities (ISO/IEC 7816-4 12.1.1.9, tag 7: b7 of the third byte).
+import { concatBytes } from '../bytes.ts';
 
 export type AtrProtocols = 'T=0' | 'T=1' | 'T=0,T=1';
+export const ATR_PROTOCOLS: readonly AtrProtocols[] = ['T=0', 'T=1', 'T=0,T=1'];
 
 export interface AtrOptions {
-  /** offered protocols, first is the default (default 'T=0,T=1' like real eUICCs) */
+  /** offered protocols, first is the default (default 'T=0' like field eUICCs) */
   readonly protocols?: AtrProtocols;
   /** TA1 = FI/DI (default 0x96: Fi 512, Di 32) */
   readonly ta1?: number;
   /** first TA for T=15: clock stop / class indicator (default 0xC7: no preference, classes A, B, C) */
   readonly t15Ta?: number;
+  /** first TB for T=15 (default 0x82: b8 and b2, read as "eUICC" by Android and Infineon's LPA); null leaves it out */
+  readonly t15Tb?: number | null;
+  /** announce extended Lc/Le in the card capabilities of the default historical bytes (default false) */
+  readonly extendedLength?: boolean;
   /** include the T=15 global interface bytes (default true) */
   readonly t15?: boolean;
   /** T=1 IFSC (default 0xFE) and BWI/CWI (default 0x45) */
@@ -29,6 +45,10 @@ export interface AtrOptions {
  * 63 3A 20 4A pre-issuing data; 83 00 90 00 status indicator (LCS 00, SW 9000).
  */
 export const DEFAULT_HISTORICAL_BYTES = Uint8Array.of(0x80, 0x31, 0xe0, 0x73, 0xfe, 0x21, 0x1b, 0x63, 0x3a, 0x20, 0x4a, 0x83, 0x00, 0x90, 0x00);
+
+/** Offset of the third card-capabilities byte in DEFAULT_HISTORICAL_BYTES; b7 (0x40) = extended Lc and Le fields. */
+const CAPABILITIES_THIRD_BYTE = 6;
+const EXTENDED_LENGTH_BIT = 0x40;
 
 export class AtrError extends Error {
   override readonly name = 'AtrError';
@@ -49,8 +69,8 @@ function byteOpt(name: string, v: number): number {
 
 /** Build an ATR. Interface byte groups: TA1, then one TDi per protocol (T=0 / T=1 / T=15). */
 export function buildAtr(options: AtrOptions = {}): Uint8Array {
-  const protocols = options.protocols ?? 'T=0,T=1';
-  const historical = options.historical ?? DEFAULT_HISTORICAL_BYTES;
+  const protocols = options.protocols ?? 'T=0';
+  const historical = options.historical ?? defaultHistorical(options.extendedLength ?? false);
   if (historical.length > 15) throw new AtrError(`${historical.length} historical bytes, at most 15`);
   const withT15 = options.t15 ?? true;
   const ta1 = byteOpt('TA1', options.ta1 ?? 0x96);
@@ -66,7 +86,8 @@ export function buildAtr(options: AtrOptions = {}): Uint8Array {
   }
   if (withT15) {
     groups[groups.length - 1]!.nextT = 15;
-    groups.push({ ta: byteOpt('T=15 TA', options.t15Ta ?? 0xc7) });
+    const tb = options.t15Tb === undefined ? 0x82 : options.t15Tb;
+    groups.push({ ta: byteOpt('T=15 TA', options.t15Ta ?? 0xc7), ...(tb !== null ? { tb: byteOpt('T=15 TB', tb) } : {}) });
   }
   const y = (g: Group): number => (g.ta !== undefined ? 0x1 : 0) | (g.tb !== undefined ? 0x2 : 0) | (g.tc !== undefined ? 0x4 : 0) | (g.nextT !== undefined ? 0x8 : 0);
   const bytes: number[] = [0x3b, (y(groups[0]!) << 4) | historical.length];
@@ -83,6 +104,12 @@ export function buildAtr(options: AtrOptions = {}): Uint8Array {
   let tck = 0;
   for (let i = 1; i < body.length; i++) tck ^= body[i]!;
   return concatBytes(body, Uint8Array.of(tck));
+}
+
+function defaultHistorical(extendedLength: boolean): Uint8Array {
+  const h = DEFAULT_HISTORICAL_BYTES.slice();
+  if (extendedLength) h[CAPABILITIES_THIRD_BYTE]! |= EXTENDED_LENGTH_BIT;
+  return h;
 }
 
 export interface AtrInterfaceGroup {
@@ -146,4 +173,27 @@ export function parseAtr(atr: Uint8Array): ParsedAtr {
   }
   if (tck !== undefined && !tckRequired) throw new AtrError('TCK present although only T=0 is indicated');
   return { convention: ts === 0x3b ? 'direct' : 'inverse', groups, protocols: protocols.length ? protocols : [0], hasT15, historical, ...(tck !== undefined ? { tck } : {}) };
+}
+
+/**
+ * Whether the historical bytes announce extended Lc and Le fields: category indicator 80
+ * (compact-TLV), card capabilities (tag 7) of at least three bytes, b7 of the third
+ * (ISO/IEC 7816-4 12.1.1.9). False for anything that cannot be read that way.
+ */
+export function atrAnnouncesExtendedLength(atr: Uint8Array): boolean {
+  let h: Uint8Array;
+  try {
+    h = parseAtr(atr).historical;
+  } catch (err) {
+    if (err instanceof AtrError) return false;
+    throw err;
+  }
+  if (h[0] !== 0x80) return false;
+  for (let i = 1; i < h.length; ) {
+    const tag = h[i]! >> 4;
+    const len = h[i]! & 0x0f;
+    if (tag === 7) return len >= 3 && i + 3 < h.length && (h[i + 3]! & EXTENDED_LENGTH_BIT) !== 0;
+    i += 1 + len;
+  }
+  return false;
 }
