@@ -20,7 +20,7 @@ import { certificatePem } from '../../certs/cert.ts';
 import { loadCert } from '../../certs/store.ts';
 import type { ConfirmationCodeEncoding } from '../crypto/confirmation.ts';
 import { SmdpConfigError, SmdpError } from './errors.ts';
-import { SmdpDb, type EventRecord, type NotificationRecord, type OrderRecord, type ProfileRecord } from './db.ts';
+import { SmdpDb, type EventRecord, type MetaRecord, type NotificationRecord, type OrderRecord, type ProfileRecord } from './db.ts';
 import { SmdpCredentials, prepareTlsIdentity, expiredTlsIdentity, type TlsIdentity } from './credentials.ts';
 import { addInventory, checkInventory, DEFAULT_PROFILES_DIR, defaultInventory, loadTemplates, personalisedUpp, type InventorySpec } from './inventory.ts';
 import { checkOptions, DEFAULTS, randomBatch, SmdpCore, type ResolvedOptions, type SmdpLogger } from './core.ts';
@@ -138,8 +138,10 @@ export interface SmdpState {
   sessions(): SessionRecord[];
   notifications(): NotificationRecord[];
   events(): EventRecord[];
-  /** ES2+.HandleDownloadProgressInfo calls made so far */
+  /** ES2+.HandleDownloadProgressInfo calls made so far (the last 1000) */
   progress(): ProgressDelivery[];
+  /** rejected notifications by reason, and records removed by the retention rule */
+  counters(): Pick<MetaRecord, 'rejectedNotifications' | 'removed'>;
 }
 
 export interface SmdpServer {
@@ -400,6 +402,10 @@ export async function startSmdp(options: SmdpOptions): Promise<SmdpServer> {
       notifications: () => opened.notifications.values(),
       events: () => opened.events.values(),
       progress: () => [...core.progress.deliveries],
+      counters: () => {
+        const m = opened.meta();
+        return { rejectedNotifications: { ...m.rejectedNotifications }, removed: { ...m.removed } };
+      },
     };
 
     let closing: Promise<void> | undefined;
