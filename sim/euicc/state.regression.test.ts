@@ -69,7 +69,7 @@ function loadError(path: string): string {
 }
 
 const CASES: [string, (path: string) => void, RegExp][] = [
-  ['truncated', (p) => truncateSync(p, Math.floor(statSync(p).size / 2)), /not valid JSON .*: truncated or damaged/],
+  ['truncated', (p) => truncateSync(p, Math.floor(statSync(p).size / 2)), /not valid JSON: truncated or damaged/],
   ['zeroed', (p) => writeFileSync(p, Buffer.alloc(statSync(p).size)), /not valid JSON/],
   [
     'bit-flipped',

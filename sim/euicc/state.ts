@@ -227,8 +227,10 @@ export class StateStore {
     return this.path !== undefined && existsSync(this.path);
   }
 
+  /** One line; `problem` never quotes the file (it holds profile keys and the identity key). */
   #fail(problem: string, advice = `restore it from a backup, or delete it and ${this.markerPath} to start an empty eUICC`): never {
-    throw new StateFileError(`eUICC state file ${this.path}: ${problem}; ${advice}`);
+    const line = problem.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+    throw new StateFileError(`eUICC state file ${this.path}: ${line.length > 300 ? `${line.slice(0, 300)}...` : line}; ${advice}`);
   }
 
   #marker(): z.infer<typeof MarkerSchema> | undefined {
@@ -263,7 +265,8 @@ export class StateStore {
       parsed = JSON.parse(readFileSync(this.path, 'utf8'));
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
-      this.#fail(`not valid JSON (${err.message}): truncated or damaged`);
+      // the parser's message quotes the text around the error: not repeated here
+      this.#fail('not valid JSON: truncated or damaged');
     }
     if (!isObject(parsed)) this.#fail('not a JSON object');
     let state: EuiccState;

@@ -261,6 +261,13 @@ export class SmdpDb {
     if (meta.nextSerial <= maxSerial) this.#fail('meta', 'meta', `nextSerial ${meta.nextSerial} is not above serial ${maxSerial} of an inventory entry`);
   }
 
+  /** Check every record as at open (schemas, keys, cross references); throws SmdpStateError. */
+  verify(): void {
+    const meta = this.#readMeta();
+    if (!meta) throw new SmdpStateError(`${this.path}: has no meta record`);
+    this.#verify(meta, undefined);
+  }
+
   /** Run `fn` as one synchronous lmdb write transaction (nested calls join the outer one). */
   tx<T>(fn: () => T): T {
     if (this.#closed) throw new Error('SM-DP+ database is closed');

@@ -177,6 +177,11 @@ function failure(status: StatusCode, message: string): string {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The client went away (or was cut off by a time-out) before its request was complete. */
+class RequestAbortedError extends Error {
+  override readonly name = 'RequestAbortedError';
+}
+
 function readBody(req: http.IncomingMessage, maxBody: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -202,7 +207,7 @@ function readBody(req: http.IncomingMessage, maxBody: number): Promise<string> {
         reject(new RspFunctionError(SMDP_STATUS.InvalidRequest, 'request body is not valid UTF-8', 400));
       }
     });
-    req.on('error', reject);
+    req.on('error', (e) => reject(new RequestAbortedError(`request body not complete: ${e.message}`)));
   });
 }
 
@@ -286,6 +291,12 @@ function addressedToSmds(core: SmdpCore, req: http.IncomingMessage): boolean {
 export function requestListener(core: SmdpCore, hooks: HttpHooks): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   return (req, res) => {
     handle(core, hooks, req, res).catch((err: unknown) => {
+      if (err instanceof RequestAbortedError) {
+        // a slow or vanished client, not a fault of the server: nobody is left to answer
+        core.log('info', `${req.method} ${req.url} from ${req.socket.remoteAddress ?? '?'}: ${err.message}`);
+        res.destroy();
+        return;
+      }
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       core.log('error', `${req.method} ${req.url}: ${message}`);
       if (!res.headersSent) send(res, 500, failure(SMDP_STATUS.InvalidRequest, 'internal error'), DEFAULT_ADMIN_PROTOCOL);

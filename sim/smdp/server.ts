@@ -142,6 +142,8 @@ export interface SmdpState {
   progress(): ProgressDelivery[];
   /** rejected notifications by reason, and records removed by the retention rule */
   counters(): Pick<MetaRecord, 'rejectedNotifications' | 'removed'>;
+  /** run the start-up checks of every record now (SmdpStateError when one fails) */
+  check(): void;
 }
 
 export interface SmdpServer {
@@ -402,6 +404,7 @@ export async function startSmdp(options: SmdpOptions): Promise<SmdpServer> {
       notifications: () => opened.notifications.values(),
       events: () => opened.events.values(),
       progress: () => [...core.progress.deliveries],
+      check: () => opened.verify(),
       counters: () => {
         const m = opened.meta();
         return { rejectedNotifications: { ...m.rejectedNotifications }, removed: { ...m.removed } };

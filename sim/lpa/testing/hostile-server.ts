@@ -19,7 +19,15 @@ export type HostileMode =
   /** status line and headers, then nothing */
   | 'headers-then-stall'
   /** reads the request, never answers */
-  | 'silent';
+  | 'silent'
+  /** bytes that are not HTTP, then the end of the connection */
+  | 'garbage'
+  /** the status line and headers one byte every `intervalMs` */
+  | 'slow-headers'
+  /** 64 KiB of header lines (over any client's header limit) */
+  | 'huge-headers'
+  /** a Content-Length, half the body, then the connection dropped */
+  | 'cut-body';
 
 export interface HostileServer {
   readonly host: string;
@@ -79,6 +87,35 @@ export async function startHostileServer(o: { mode: HostileMode; declaredBytes?:
           res.flushHeaders();
           return;
         case 'silent':
+          return;
+        case 'garbage':
+          res.socket?.end(Buffer.from('\u0000\u00ffNOT HTTP AT ALL\r\n\r\n\u0007'));
+          return;
+        case 'slow-headers': {
+          const head = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: ' + 'p'.repeat(4096) + '\r\n\r\n{}';
+          let at = 0;
+          const t = setInterval(() => {
+            if (res.socket?.destroyed !== false || at >= head.length) {
+              clearInterval(t);
+              timers.delete(t);
+              return;
+            }
+            res.socket.write(head[at++]!);
+          }, o.intervalMs ?? 100);
+          timers.add(t);
+          return;
+        }
+        case 'huge-headers': {
+          const headers: Record<string, string> = {};
+          for (let i = 0; i < 640; i++) headers[`X-Hostile-${i}`] = 'h'.repeat(100);
+          res.writeHead(200, headers);
+          res.end('{}');
+          return;
+        }
+        case 'cut-body':
+          res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': '200000' });
+          res.write(Buffer.alloc(100_000, 0x41), () => res.socket?.destroy());
+          sent += 100_000;
           return;
       }
     });
