@@ -2,7 +2,7 @@
 // (ES2+ downloadOrder + confirmOrder over mutual TLS), usage errors (exit 2), refused
 // orders (exit 1), and a clean shutdown on SIGTERM in a separate process.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,10 @@ describe('bridgelab smdp: arguments', () => {
     writeFileSync(join(dir, 'bad2.json'), JSON.stringify({ misbehaviour: { http500: 1 } }));
     expect((await usageError(['--config', join(dir, 'bad2.json')])).message).toMatch(/http500/);
     expect((await usageError(['--data-dir', dir, '--port', '0', '--profiles-dir', join(dir, 'none')])).message).toMatch(/profiles directory/);
+    writeFileSync(join(dir, 'not-a-ca.pem'), 'garbage');
+    expect((await usageError(['--data-dir', join(dir, 'd1'), '--port', '0', '--operator-ca', join(dir, 'not-a-ca.pem')])).message).toMatch(/^smdp: operator CA 1: not a certificate/);
+    expect((await usageError(['--data-dir', join(dir, 'd2'), '--port', '0', '--host', '203.0.113.9'])).message).toBe('smdp: cannot listen on 203.0.113.9:0: EADDRNOTAVAIL (--host must be an address of this machine)');
+    expect(existsSync(join(dir, 'd1')) || existsSync(join(dir, 'd2'))).toBe(false);
     expect((await usageError(['order'])).message).toBe('smdp order: --url is required');
     expect((await usageError(['order', '--url', 'https://127.0.0.1:1', '--eid', '123'])).message).toMatch(/--eid '123'/);
     expect((await usageError(['order', '--url', 'ftp://x'])).message).toMatch(/must be https/);

@@ -117,6 +117,7 @@ const CONFIG_KEYS = [
   'replaceSessionKeys',
   'http',
   'testMode',
+  'es2TestCa',
   'operatorCallbackUrl',
   'ccRetryLimit',
   'downloadRetryLimit',
@@ -157,6 +158,7 @@ export function readConfig(path: string): ConfigFile {
       case 'replaceSessionKeys':
       case 'http':
       case 'testMode':
+      case 'es2TestCa':
         if (typeof v !== 'boolean') bad('true or false');
         break;
       case 'ccEncoding':
