@@ -44,7 +44,7 @@ export const euiccStateDamageCampaign: Campaign = {
   name: 'euicc-state-damage',
   description: 'damaged eUICC state files (truncated, zeroed, bit-flipped, deleted under the marker, inconsistent re-sealed JSON) into createEuicc',
   defaultIterations: 3000,
-  weight: 25,
+  weight: 75,
   episodeLength: 1,
   unit: 'state file',
   async run(ctx: CampaignContext) {

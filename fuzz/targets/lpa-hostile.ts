@@ -44,8 +44,8 @@ function es9(p: HostileServer, l: { maxResponseBytes: number; timeoutMs: number 
 export const lpaHostileCampaign: Campaign = {
   name: 'lpa-hostile',
   description: 'hostile HTTPS peers (endless, oversized, trickled, silent, garbage responses) against the LPA ES9+/ES11 and the ES2+ clients',
-  defaultIterations: 1500,
-  weight: 40,
+  defaultIterations: 1000,
+  weight: 160,
   episodeLength: 1,
   unit: 'call',
   async run(ctx: CampaignContext) {

@@ -124,8 +124,8 @@ class Probe {
 export const smdpDbDamageCampaign: Campaign = {
   name: 'smdp-db-damage',
   description: 'damaged SM-DP+ data dirs (smdp.mdb truncated, zeroed, bit-flipped, deleted; inconsistent records) into startSmdp in a child process',
-  defaultIterations: 1500,
-  weight: 60,
+  defaultIterations: 1000,
+  weight: 170,
   episodeLength: 1,
   unit: 'data dir',
   async run(ctx: CampaignContext) {

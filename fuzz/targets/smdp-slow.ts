@@ -109,8 +109,8 @@ function open(server: SmdpServer, kind: Kind): Hostile {
 export const smdpSlowCampaign: Campaign = {
   name: 'smdp-slow',
   description: 'slow and idle clients (stalled TLS, trickled headers and bodies, idle keep-alive, connection floods) against the SM-DP+ limits',
-  defaultIterations: 240,
-  weight: 60,
+  defaultIterations: 160,
+  weight: 160,
   episodeLength: 1,
   unit: 'round',
   async run(ctx: CampaignContext) {

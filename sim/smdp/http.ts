@@ -338,7 +338,11 @@ async function handle(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessag
 
   const m = core.misbehaviour;
   const applies = appliesTo(m, route.fn);
-  if (applies && m.delayMs) await sleep(m.delayMs);
+  if (applies && m.delayMs) {
+    // a deliberately slow answer must not be cut by the idle time-out meant for slow clients
+    req.socket.setTimeout(0);
+    await sleep(m.delayMs);
+  }
   if (applies && m.http500) {
     core.log('warn', `${route.fn}: answering HTTP 500 (misbehaviour)`);
     res.writeHead(500, { 'Content-Type': 'text/plain', 'X-Admin-Protocol': protocol });
