@@ -4,7 +4,7 @@
 // measured before and after; and the real `bridgelab lpa` against a hostile SM-DP+ that
 // streams an endless (600 MB declared) response, with its peak RSS.
 //   node --import tsx fuzz/floods.ts [--quick] [--only notifications,sessions,slow,lpa]
-// Floods: 150 rejected handleNotification requests of 700 KB; 12,000 InitiateAuthentication
+// Floods: 3 x 150 rejected handleNotification requests of 700 KB; 12,000 InitiateAuthentication
 // requests (over the 10,000-session cap); 300 connections trickling a body (over the
 // 256-connection cap, cut at the 30 s request time-out).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -79,14 +79,14 @@ interface Row {
   note: string;
 }
 
-async function flood(name: string, run: (s: { url: string; address: string }) => Promise<string>): Promise<Row> {
+async function flood(name: string, run: (s: { url: string; address: string; pid: number }) => Promise<string>): Promise<Row> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bridgelab-flood-'));
   const s = await startServer(join(dataDir, 'data'));
   try {
     await new Promise((r) => setTimeout(r, 500));
     const rssBefore = rssMb(s.child.pid!);
     const dirBefore = dirMb(join(dataDir, 'data'));
-    const note = await run(s);
+    const note = await run({ url: s.url, address: s.address, pid: s.child.pid! });
     await new Promise((r) => setTimeout(r, 500));
     return { flood: name, rssBefore, rssAfter: rssMb(s.child.pid!), dirBefore, dirAfter: dirMb(join(dataDir, 'data')), note };
   } finally {
@@ -111,15 +111,20 @@ function bigPir(pad: number): string {
   );
 }
 
-async function notificationFlood(s: { url: string }): Promise<string> {
+/** Three rounds of 150 (RSS after each: it levels off once the heap has grown to what 4 requests in flight need). */
+async function notificationFlood(s: { url: string; pid: number }): Promise<string> {
   const body = { pendingNotification: bigPir(700_000) };
   const n = quick ? 30 : 150;
   let ok = 0;
-  await pool(n, 4, async () => {
-    const r = await postJson(s.url + ES9P_PATHS.handleNotification, body, { ca: CA, servername: SERVERNAME });
-    if (r.status === 204) ok++;
-  });
-  return `${n} x ${Math.round(JSON.stringify(body).length / 1024)} KB rejected notifications, ${ok} answered 204`;
+  const rss: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    await pool(n, 4, async () => {
+      const r = await postJson(s.url + ES9P_PATHS.handleNotification, body, { ca: CA, servername: SERVERNAME });
+      if (r.status === 204) ok++;
+    });
+    rss.push(rssMb(s.pid).toFixed(0));
+  }
+  return `3 x ${n} rejected notifications of ${Math.round(JSON.stringify(body).length / 1024)} KB, ${ok} answered 204; RSS after each ${n}: ${rss.join(', ')} MB`;
 }
 
 async function sessionFlood(s: { url: string; address: string }): Promise<string> {
@@ -193,7 +198,7 @@ async function lpaFlood(): Promise<{ peakMb: number; code: number | null; lastLi
   }
 }
 
-const floods: [string, string, (s: { url: string; address: string }) => Promise<string>][] = [
+const floods: [string, string, (s: { url: string; address: string; pid: number }) => Promise<string>][] = [
   ['notifications', 'handleNotification, rejected, 700 KB each', notificationFlood],
   ['sessions', 'InitiateAuthentication', sessionFlood],
   ['slow', 'slow bodies', slowFlood],
