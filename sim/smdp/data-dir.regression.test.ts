@@ -5,7 +5,7 @@
 // bad input (--orders above the inventory, a --data-dir that is a file) is exit 2 with one
 // line before anything is written; the data dir and its files are owner-only. Every case runs
 // the real CLI in a child process.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from 'lmdb';
@@ -197,12 +197,9 @@ describe('issue 18: the data dir is owner-only', () => {
 
   it('an existing data dir readable by others is tightened on start', async () => {
     const dir = copy((d) => {
-      mkdirSync(d, { recursive: true });
-      for (const f of ['smdp.mdb', 'smdp.mdb-lock']) statSync(join(d, f));
+      chmodSync(d, 0o755);
+      chmodSync(dbFile(d), 0o644);
     });
-    const { chmodSync } = await import('node:fs');
-    chmodSync(dir, 0o755);
-    chmodSync(dbFile(dir), 0o644);
     const s = await startSmdp({ dataDir: dir, port: 0 });
     await s.close();
     expect((statSync(dir).mode & 0o777).toString(8)).toBe('700');
