@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { encodeFrame, FrameDecoder } from '../sim/vpcd/framing.ts';
 import { hexToBytes, toHex } from '../sim/bytes.ts';
 import { euiccCommand, parseEuiccArgs, parseHostPort } from './euicc.ts';
-import { UsageError } from './errors.ts';
+import { OperationError, UsageError } from './errors.ts';
 import type { Euicc } from '../sim/euicc/euicc.ts';
 
 describe('bridgelab euicc: arguments', () => {
@@ -45,11 +45,13 @@ describe('bridgelab euicc: arguments', () => {
     await expect(euiccCommand(args, { log: () => {} })).rejects.toSatisfy((e: unknown) => e instanceof UsageError && message.test(e.message));
   });
 
-  it('an unusable state file is a usage error', async () => {
+  it('an unusable state file is an operation failure (exit 1) naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bridgelab-cli-euicc-'));
     try {
       writeFileSync(join(dir, 's.json'), 'not json');
-      await expect(euiccCommand(['--vpcd', '127.0.0.1:1', '--state', join(dir, 's.json')], { log: () => {} })).rejects.toBeInstanceOf(UsageError);
+      await expect(euiccCommand(['--vpcd', '127.0.0.1:1', '--state', join(dir, 's.json')], { log: () => {} })).rejects.toSatisfy(
+        (e: unknown) => e instanceof OperationError && e.message.startsWith(`euicc: eUICC state file ${join(dir, 's.json')}: not valid JSON`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,11 +2,12 @@
 // as a card in a vsmartcard vpcd reader (REFERENCE.md 5: pcscd + vsmartcard-vpcd
 // listen on 35963, the card side connects), so that any PC/SC program (lpac, pySim,
 // opensc-tool) sees it as an eUICC. Reconnects when vpcd restarts; runs until
-// SIGINT/SIGTERM. Exit codes: 0 stopped by a signal, 2 bad arguments or unusable
-// state file / identity. Logs go to stderr, one line each; keys are never logged.
+// SIGINT/SIGTERM. Exit codes: 0 stopped by a signal, 1 a state file that is damaged,
+// inconsistent or missing under its marker (one line naming the file), 2 bad arguments or
+// identity options. Logs go to stderr, one line each; keys are never logged.
 import { parseArgs } from 'node:util';
 import type { Socket } from 'node:net';
-import { UsageError, EXIT_OK } from './errors.ts';
+import { OperationError, UsageError, EXIT_OK } from './errors.ts';
 import { createEuicc, type Euicc } from '../sim/euicc/euicc.ts';
 import { isSvn, SVNS, type IdentityChoice, type Svn } from '../sim/euicc/options.ts';
 import { StateFileError } from '../sim/euicc/state.ts';
@@ -125,7 +126,8 @@ export async function euiccCommand(args: string[], io: EuiccCliIo = processIo): 
   try {
     euicc = await createEuicc({ ...(a.statePath !== undefined ? { statePath: a.statePath } : {}), identity: a.identity, svn: a.svn });
   } catch (e) {
-    if (e instanceof StateFileError || e instanceof IdentityError) throw new UsageError(`euicc: ${e.message}`);
+    if (e instanceof StateFileError) throw new OperationError(`euicc: ${e.message}`);
+    if (e instanceof IdentityError) throw new UsageError(`euicc: ${e.message}`);
     throw e;
   }
   io.log(`EID ${euicc.eid}, SVN ${a.svn}, ${euicc.identities.map((i) => i.curve).join(' + ')}, state ${a.statePath ?? '(memory)'}, ${euicc.state.profiles().length} profile(s)`);

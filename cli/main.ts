@@ -12,9 +12,16 @@ export type Subcommand = (args: string[]) => Promise<number>;
  */
 async function inProcessEuicc() {
   const { createEuicc } = await import('../sim/euicc/euicc.ts');
+  const { StateFileError } = await import('../sim/euicc/state.ts');
   const { homedir } = await import('node:os');
   const { join } = await import('node:path');
-  return createEuicc({ statePath: process.env.BRIDGELAB_EUICC_STATE ?? join(homedir(), '.bridgelab', 'euicc.json') });
+  try {
+    return await createEuicc({ statePath: process.env.BRIDGELAB_EUICC_STATE ?? join(homedir(), '.bridgelab', 'euicc.json') });
+  } catch (e) {
+    // a damaged state file is the user's to restore: one line naming it, exit 1
+    if (e instanceof StateFileError) throw new OperationError(e.message);
+    throw e;
+  }
 }
 
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {

@@ -2,7 +2,7 @@
 // (ES2+ downloadOrder + confirmOrder over mutual TLS), usage errors (exit 2), refused
 // orders (exit 1), and a clean shutdown on SIGTERM in a separate process.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,10 @@ describe('bridgelab smdp: arguments', () => {
     writeFileSync(join(dir, 'bad2.json'), JSON.stringify({ misbehaviour: { http500: 1 } }));
     expect((await usageError(['--config', join(dir, 'bad2.json')])).message).toMatch(/http500/);
     expect((await usageError(['--data-dir', dir, '--port', '0', '--profiles-dir', join(dir, 'none')])).message).toMatch(/profiles directory/);
+    writeFileSync(join(dir, 'not-a-ca.pem'), 'garbage');
+    expect((await usageError(['--data-dir', join(dir, 'd1'), '--port', '0', '--operator-ca', join(dir, 'not-a-ca.pem')])).message).toMatch(/^smdp: operator CA 1: not a certificate/);
+    expect((await usageError(['--data-dir', join(dir, 'd2'), '--port', '0', '--host', '203.0.113.9'])).message).toBe('smdp: cannot listen on 203.0.113.9:0: EADDRNOTAVAIL (--host must be an address of this machine)');
+    expect(existsSync(join(dir, 'd1')) || existsSync(join(dir, 'd2'))).toBe(false);
     expect((await usageError(['order'])).message).toBe('smdp order: --url is required');
     expect((await usageError(['order', '--url', 'https://127.0.0.1:1', '--eid', '123'])).message).toMatch(/--eid '123'/);
     expect((await usageError(['order', '--url', 'ftp://x'])).message).toMatch(/must be https/);
@@ -85,24 +89,27 @@ describe('bridgelab smdp: serve and order', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ inventory: [{ template: 'TS48v2_SAIP2.3_NoBERTLV', count: 4 }], segmentSize: 2048 }));
     const serving = smdpCommand(['--port', '0', '--data-dir', join(dir, 'data'), '--config', join(dir, 'config.json'), '--orders', '1'], io);
     await waitFor(() => out.includes('activation codes:') || out.includes('no released orders'), 'the server to start');
+    expect(out).toContain(`ES2+ clients: certificates of ${join(dir, 'data', 'es2', 'operator-ca.cert.pem')}`);
     const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     const printed = /^\s+\d{20}\s+Released\s+(\S+)$/m.exec(out)![1]!;
     expect(parseActivationCode(printed).matchingId).toMatch(/^[A-Z0-9-]{23}$/);
 
     const orderIo: SmdpCliIo = { out: (t) => void (orderOut += t), err: () => undefined };
     let orderOut = '';
-    expect(await smdpCommand(['order', '--url', url, '--cc', '1234', '--json'], orderIo)).toBe(0);
+    const data = ['--data-dir', join(dir, 'data')];
+    expect(await smdpCommand(['order', '--url', url, ...data, '--cc', '1234', '--json'], orderIo)).toBe(0);
     const json = JSON.parse(orderOut) as { iccid: string; matchingId: string; activationCode: string; smdpAddress: string };
     expect(json.activationCode).toBe(`1$${json.smdpAddress}$${json.matchingId}$$1`);
     expect(json.smdpAddress).toMatch(/^testsmdpplus1\.example\.com:\d+$/);
 
     orderOut = '';
     const caFile = fileURLToPath(new URL('../certs/sgp26/CertificateIssuer/CERT_CI_ECDSA_NIST.der', import.meta.url));
-    expect(await smdpCommand(['order', '--url', url, '--insecure-ca', caFile, '--no-release'], orderIo)).toBe(0);
+    expect(await smdpCommand(['order', '--url', url, ...data, '--insecure-ca', caFile, '--no-release'], orderIo)).toBe(0);
     expect(orderOut).toMatch(/^1\$testsmdpplus1\.example\.com:\d+\$[A-Z0-9-]{23}\n$/);
 
-    await expect(smdpCommand(['order', '--url', url, '--iccid', '89000123456789012341'], orderIo)).rejects.toThrow(new OperationError('smdp order: downloadOrder failed: 8.2.1/3.9 ICCID 89000123456789012341 is not in the inventory'));
-    await expect(smdpCommand(['order', '--url', url, '--servername', 'wrong.example.com'], orderIo)).rejects.toThrow(OperationError);
+    await expect(smdpCommand(['order', '--url', url, ...data, '--iccid', '89000123456789012341'], orderIo)).rejects.toThrow(new OperationError('smdp order: downloadOrder failed: 8.2.1/3.9 ICCID 89000123456789012341 is not in the inventory'));
+    await expect(smdpCommand(['order', '--url', url, ...data, '--servername', 'wrong.example.com'], orderIo)).rejects.toThrow(OperationError);
+    await expect(smdpCommand(['order', '--url', url, '--data-dir', join(dir, 'nowhere')], orderIo)).rejects.toThrow(/no client certificate/);
 
     stop();
     expect(await serving).toBe(0);

@@ -1,14 +1,17 @@
 // `bridgelab smdp`: run the test SM-DP+ (SGP.22 5.6 ES9+, 5.3 ES2+, 5.8 ES11 embedded SM-DS)
 // until SIGINT/SIGTERM, printing the activation codes it can serve; and `bridgelab smdp order`,
-// an ES2+ client (5.3.1 DownloadOrder + 5.3.2 ConfirmOrder over mutual TLS) that prints the
-// activation code (SGP.22 4.1) of the new order. Bad arguments or configuration: UsageError
-// (exit 2); a refused order or an unreachable server: OperationError (exit 1).
+// an ES2+ client (5.3.1 DownloadOrder + 5.3.2 ConfirmOrder over mutual TLS, with the client
+// certificate of the data dir's operator CA or the one given) that prints the activation code
+// (SGP.22 4.1) of the new order. Bad arguments or configuration: UsageError (exit 2), raised
+// before anything is written; a data dir whose state is missing or damaged, a port in use, a
+// refused order or an unreachable server: OperationError (exit 1), one line each.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT_OK, OperationError, HelpRequested, UsageError } from './errors.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../sim/smdp/server.ts';
-import { SmdpConfigError } from '../sim/smdp/errors.ts';
+import { SmdpConfigError, SmdpStateError } from '../sim/smdp/errors.ts';
+import { localClientIdentity, requesterOf } from '../sim/smdp/es2-auth.ts';
 import { parseMisbehaviour } from '../sim/smdp/misbehaviour.ts';
 import { DOWNLOADABLE_STATES } from '../sim/smdp/inventory-state.ts';
 import { postJson, HttpClientError } from '../sim/smdp/https-json.ts';
@@ -17,7 +20,6 @@ import { ES2P_PATHS, isExecuted, type ResponseHeader } from '../sim/rsp/json.ts'
 import { isValidEid } from '../sim/rsp/eid.ts';
 import { certificatePem, parseCert, CertParseError } from '../certs/cert.ts';
 import { loadCert } from '../certs/store.ts';
-import { issueTls } from '../certs/issue.ts';
 import type { InventorySpec } from '../sim/smdp/inventory.ts';
 
 export interface SmdpCliIo {
@@ -33,24 +35,38 @@ const USAGE = `usage: bridgelab smdp [options]                 run the test SM-D
        bridgelab smdp order --url URL [options]    ES2+ downloadOrder + confirmOrder, print the activation code
 
 server options:
-  --host ADDR                 listen address (default 127.0.0.1)
+  --host ADDR                 listen address (default 127.0.0.1: nothing outside this machine reaches it)
   --port N                    listen port (default 8443, 0 = any free port)
   --hostname NAME             SM-DP+ hostname for TLS and addresses (default testsmdpplus1.example.com)
   --smds-hostname NAME        embedded SM-DS hostname (default testsmds.example.com)
-  --data-dir DIR              database and TLS key (default ./smdp-data)
+  --data-dir DIR              database, TLS and ES2+ identities (default ./smdp-data, created 0700).
+                              A new inventory is created only in an empty or missing data dir; a
+                              data dir with earlier state needs its smdp.mdb intact (else exit 1)
+  --reset                     discard the database of the data dir (orders, sessions, notifications)
+                              and start with a new inventory; TLS and ES2+ identities are kept
   --http                      plain HTTP instead of HTTPS
-  --test-mode                 ES2+ accepts clients without a certificate
+  --operator-ca FILE          operator CA (PEM): ES2+ accepts client certificates of it only, and
+                              trusts it for callbacks. Default: the data dir's own CA (es2/, created
+                              on first start, with es2/client.* for \`bridgelab smdp order\`)
+  --es2-test-ca               ES2+ also accepts client certificates of the SGP.26 test CI (its key
+                              is public: anyone can make one; test rigs only)
+  --test-mode                 ES2+ accepts any client without a certificate (test only)
   --segment-size N            plaintext bytes per '86' BPP segment (default 1020)
   --no-replace-session-keys   bind without ReplaceSessionKeys
   --operator-url URL          ES2+.HandleDownloadProgressInfo callbacks go here
-  --operator-ca FILE          operator CA (PEM) for ES2+ client certificates and callbacks
   --cc-retry-limit N          wrong confirmation codes per order (default 3)
   --download-retry-limit N    download attempts per order (default 5)
   --order-ttl SECONDS         order lifetime (default 7 days)
   --profiles-dir DIR          template profiles (default sim/smdp/profiles)
   --config FILE               JSON with any SmdpOptions (inventory, misbehaviour ...); flags win
-  --orders N                  create N released orders at start
+  --orders N                  create N released orders at start (at most the Available profiles)
   --verbose                   log every step to stderr
+
+limits: request body 1 MiB, headers 16 KiB, headers within 10 s, whole request within 30 s,
+idle connections closed after 30 s (keep-alive 5 s), TLS handshake within 10 s, 256
+connections; sessions expire 15 min after their last step (7 days when waiting for the
+installation result), notifications and closed orders are kept 7 days, at most 10,000
+sessions and 10,000 notifications (oldest removed first).
 
 order options:
   --url URL                   SM-DP+ base URL (https://127.0.0.1:8443)
@@ -58,7 +74,8 @@ order options:
   --eid EID  --cc CODE  --matching-id ID  --no-release
   --insecure-ca FILE          CA that signed the server's TLS certificate (default the SGP.26 CI)
   --servername NAME           TLS name to check (default the URL host, or testsmdpplus1.example.com for an IP)
-  --cert FILE --key FILE      client certificate for mutual TLS (default: one minted from the SGP.26 CI)
+  --cert FILE --key FILE      client certificate for mutual TLS (its subject CN is the functionRequesterIdentifier)
+  --data-dir DIR              without --cert: use DIR/es2/client.* of the SM-DP+'s data dir (default ./smdp-data)
   --json                      machine output`;
 
 function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
@@ -101,6 +118,7 @@ const CONFIG_KEYS = [
   'replaceSessionKeys',
   'http',
   'testMode',
+  'es2TestCa',
   'operatorCallbackUrl',
   'ccRetryLimit',
   'downloadRetryLimit',
@@ -141,6 +159,7 @@ export function readConfig(path: string): ConfigFile {
       case 'replaceSessionKeys':
       case 'http':
       case 'testMode':
+      case 'es2TestCa':
         if (typeof v !== 'boolean') bad('true or false');
         break;
       case 'ccEncoding':
@@ -176,7 +195,9 @@ async function serve(args: string[], io: SmdpCliIo): Promise<number> {
       'smds-hostname': { type: 'string' },
       'data-dir': { type: 'string' },
       http: { type: 'boolean' },
+      reset: { type: 'boolean' },
       'test-mode': { type: 'boolean' },
+      'es2-test-ca': { type: 'boolean' },
       'segment-size': { type: 'string' },
       'no-replace-session-keys': { type: 'boolean' },
       'operator-url': { type: 'string' },
@@ -199,7 +220,7 @@ async function serve(args: string[], io: SmdpCliIo): Promise<number> {
   const ccRetryLimit = intArg(values['cc-retry-limit'], 'cc-retry-limit', 1, 1000);
   const downloadRetryLimit = intArg(values['download-retry-limit'], 'download-retry-limit', 1, 1000);
   const ttl = intArg(values['order-ttl'], 'order-ttl', 1, 10 * 365 * 86_400);
-  const orders = intArg(values.orders, 'orders', 0, 1000) ?? 0;
+  const orders = intArg(values.orders, 'orders', 0, 100_000) ?? 0;
   const verbose = values.verbose === true;
 
   const options: SmdpOptions = {
@@ -211,6 +232,9 @@ async function serve(args: string[], io: SmdpCliIo): Promise<number> {
     ...(values['smds-hostname'] !== undefined ? { smdsHostname: values['smds-hostname'] } : {}),
     ...(values.http ? { http: true } : {}),
     ...(values['test-mode'] ? { testMode: true } : {}),
+    ...(values['es2-test-ca'] ? { es2TestCa: true } : {}),
+    ...(values.reset ? { reset: true } : {}),
+    ...(orders > 0 ? { initialOrders: orders } : {}),
     ...(segmentSize !== undefined ? { segmentSize } : {}),
     ...(values['no-replace-session-keys'] ? { replaceSessionKeys: false } : {}),
     ...(values['operator-url'] !== undefined ? { operatorCallbackUrl: values['operator-url'] } : {}),
@@ -233,15 +257,14 @@ async function serve(args: string[], io: SmdpCliIo): Promise<number> {
     server = await startSmdp(options);
   } catch (err) {
     signal.dispose();
-    if (err instanceof SmdpConfigError) throw new UsageError(`smdp: ${err.message}`);
-    const code = (err as { code?: unknown }).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new OperationError(`smdp: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 8443}: ${String(code)}`);
-    throw err;
+    throw startError(err, options);
   }
   try {
-    for (let i = 0; i < orders; i++) server.es2.order();
     io.out(`SM-DP+ ${server.address} (SM-DS ${server.smdsAddress}) listening on ${server.url}\n`);
     io.out(`data dir ${server.dataDir}; TLS trust anchor: the SGP.26 CI (certs/sgp26/CertificateIssuer/CERT_CI_ECDSA_NIST.pem)\n`);
+    io.out(`${server.es2Auth.description}\n`);
+    if (!isLoopback(options.host ?? '127.0.0.1') && (server.es2Auth.mode === 'open' || server.es2Auth.sgp26Accepted))
+      io.err(`warning: ES2+ test mode on ${options.host}: anyone who reaches this address can place, release and cancel orders\n`);
     const codes = server.inventory
       .list()
       .filter((p) => p.orderId !== undefined && (DOWNLOADABLE_STATES.includes(p.state) || p.state === 'Linked'))
@@ -260,6 +283,22 @@ async function serve(args: string[], io: SmdpCliIo): Promise<number> {
     io.out('SM-DP+ stopped\n');
   }
   return EXIT_OK;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** A failed start as one line: bad input exit 2, unusable state or environment exit 1. */
+function startError(err: unknown, options: SmdpOptions): Error {
+  if (err instanceof SmdpConfigError) return new UsageError(`smdp: ${err.message}`);
+  if (err instanceof SmdpStateError) return new OperationError(`smdp: ${err.message}`);
+  const code = (err as { code?: unknown }).code;
+  const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 8443}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EINVAL') return new UsageError(`smdp: cannot listen on ${where}: ${String(code)} (--host must be an address of this machine)`);
+  if (code === 'EADDRINUSE' || code === 'EACCES') return new OperationError(`smdp: cannot listen on ${where}: ${String(code)}`);
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new OperationError(`smdp: data dir ${options.dataDir}: ${(err as Error).message}`);
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Resolves on the first SIGINT/SIGTERM; `dispose` removes the handlers (a second signal then has its default effect). */
@@ -300,6 +339,7 @@ async function order(args: string[], io: SmdpCliIo): Promise<number> {
       servername: { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
+      'data-dir': { type: 'string' },
       json: { type: 'boolean' },
     },
     strict: true,
@@ -328,17 +368,12 @@ async function order(args: string[], io: SmdpCliIo): Promise<number> {
     }
   }
   const servername = values.servername ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) ? 'testsmdpplus1.example.com' : url.hostname);
-  let identity: { cert: string; key: string };
-  if (values.cert !== undefined && values.key !== undefined) identity = { cert: readText(values.cert, 'client certificate'), key: readText(values.key, 'client key') };
-  else {
-    const issued = await issueTls({ host: 'operator.example.com', curve: 'P-256' });
-    identity = { cert: issued.pem, key: issued.keyPem };
-  }
-  const header = { functionRequesterIdentifier: 'bridgelab-cli', functionCallIdentifier: String(Date.now()) };
+  const identity = clientIdentity(values.cert, values.key, values['data-dir'] ?? './smdp-data', url.protocol === 'https:');
+  const header = { functionRequesterIdentifier: identity?.requester ?? 'bridgelab-cli', functionCallIdentifier: String(Date.now()) };
   const call = async (path: string, body: object): Promise<Es2Reply> => {
     let reply;
     try {
-      reply = await postJson(new URL(path, url).toString(), { header, ...body }, url.protocol === 'https:' ? { ca, servername, ...identity } : {});
+      reply = await postJson(new URL(path, url).toString(), { header, ...body }, url.protocol === 'https:' && identity ? { ca, servername, cert: identity.cert, key: identity.key } : {});
     } catch (err) {
       if (err instanceof HttpClientError) throw new OperationError(`smdp order: ${err.message}`);
       throw err;
@@ -371,6 +406,32 @@ async function order(args: string[], io: SmdpCliIo): Promise<number> {
   if (values.json) io.out(JSON.stringify({ iccid, matchingId, smdpAddress, released: values['no-release'] !== true, activationCode }, null, 2) + '\n');
   else io.out(`${activationCode}\n`);
   return EXIT_OK;
+}
+
+/**
+ * The ES2+ client identity: --cert/--key, else the data dir's es2/client.* (the SM-DP+ issued
+ * them with its operator CA). The functionRequesterIdentifier is the certificate's CN.
+ */
+function clientIdentity(certFile: string | undefined, keyFile: string | undefined, dataDir: string, https: boolean): { cert: string; key: string; requester: string } | undefined {
+  if (certFile !== undefined && keyFile !== undefined) {
+    const cert = readText(certFile, 'client certificate');
+    try {
+      return { cert, key: readText(keyFile, 'client key'), requester: requesterOf(parseCert(cert)) };
+    } catch (err) {
+      if (err instanceof CertParseError || err instanceof SmdpConfigError) throw new UsageError(`smdp order: --cert '${certFile}': ${err.message}`);
+      throw err;
+    }
+  }
+  if (!https) return undefined;
+  let local;
+  try {
+    local = localClientIdentity(dataDir);
+  } catch (err) {
+    if (err instanceof SmdpStateError) throw new UsageError(`smdp order: ${err.message}`);
+    throw err;
+  }
+  if (!local) throw new UsageError(`smdp order: no client certificate: give --cert FILE --key FILE, or --data-dir of the SM-DP+ (its es2/client.cert.pem; looked in ${dataDir})`);
+  return local;
 }
 
 /** Entry point of `bridgelab smdp`. */

@@ -9,6 +9,11 @@ import { jsonCampaign } from './targets/rsp-json.ts';
 import { saipCampaign } from './targets/saip.ts';
 import { selftestCampaign } from './targets/selftest.ts';
 import { smdpCampaign } from './targets/smdp-http.ts';
+import { smdpDbDamageCampaign } from './targets/smdp-db-damage.ts';
+import { euiccStateDamageCampaign } from './targets/euicc-state-damage.ts';
+import { lpaHostileCampaign } from './targets/lpa-hostile.ts';
+import { smdpSlowCampaign } from './targets/smdp-slow.ts';
+import { smdpRacesCampaign } from './targets/smdp-races.ts';
 import { vpcdBridgeCampaign, vpcdCardCampaign } from './targets/vpcd.ts';
 
 export const CAMPAIGNS: readonly Campaign[] = [
@@ -22,6 +27,11 @@ export const CAMPAIGNS: readonly Campaign[] = [
   vpcdBridgeCampaign,
   vpcdCardCampaign,
   smdpCampaign,
+  smdpDbDamageCampaign,
+  euiccStateDamageCampaign,
+  lpaHostileCampaign,
+  smdpSlowCampaign,
+  smdpRacesCampaign,
   ...(process.env['BRIDGELAB_FUZZ_SELFTEST'] === '1' ? [selftestCampaign] : []),
 ];
 

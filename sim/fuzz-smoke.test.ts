@@ -1,6 +1,7 @@
 // Bounded smoke run of the fuzz harness (fuzz/, `npm run fuzz` runs the full campaigns) so
 // CI exercises it on every commit: 20,000 eUICC APDUs, 2,000 DER mutations and a few
-// inputs of every other campaign, in process, fixed seed. Any crash, hang or invariant
+// inputs of every other campaign (the damaged-file, hostile-peer, slow-client and race
+// campaigns included), in process, fixed seed. Any crash, hang or invariant
 // violation fails the test with the finding and its replay command.
 import { describe, expect, it } from 'vitest';
 import { CAMPAIGNS } from '../fuzz/campaigns.ts';
@@ -21,6 +22,11 @@ const SMOKE: Readonly<Record<string, number>> = {
   'vpcd-bridge': 48,
   'vpcd-card': 48,
   smdp: 32,
+  'smdp-db-damage': 12,
+  'euicc-state-damage': 60,
+  'lpa-hostile': 40,
+  'smdp-slow': 6,
+  'smdp-races': 32,
 };
 
 function describeFindings(r: TargetResult): string {

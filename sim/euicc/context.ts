@@ -11,15 +11,10 @@ import type { EuiccEvents } from './events.ts';
 import type { EuiccFaults } from './faults.ts';
 import type { EuiccIdentity } from './identity.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { EuiccState, StateStore, StoredProfile } from './state.ts';
+import { isdpAidFor, type EuiccState, type StateStore, type StoredProfile } from './state.ts';
 
 /** ISD-P AIDs: A0000005591010FFFFFFFF89 00 00 1X 00, X = index - 1 (as real eUICCs number them). */
-export const ISDP_AID_PREFIX = 'A0000005591010FFFFFFFF89';
-
-export function isdpAidFor(index: number): string {
-  if (!Number.isInteger(index) || index < 1 || index > 0xf000) throw new RangeError(`ISD-P index ${index} out of range`);
-  return ISDP_AID_PREFIX + (0x1000 + (index - 1) * 0x100).toString(16).toUpperCase().padStart(8, '0').slice(-8);
-}
+export { ISDP_AID_PREFIX, isdpAidFor } from './state.ts';
 
 export class EuiccContext {
   readonly eidBytes: Uint8Array;

@@ -18,7 +18,7 @@ import { EuiccContext, type Es10Env } from './context.ts';
 import { DownloadManager, recoverInterruptedBpp } from './download.ts';
 import { EuiccEvents } from './events.ts';
 import { EuiccFaults, type CardControl } from './faults.ts';
-import { checkIdentities, identityFromPersisted, issueFreshIdentities, sgp26Identities, type EuiccIdentity, type PersistedIdentity } from './identity.ts';
+import { checkIdentities, IdentityError, identityFromPersisted, issueFreshIdentities, sgp26Identities, type EuiccIdentity, type PersistedIdentity } from './identity.ts';
 import { IsdR } from './isdr.ts';
 import { resolveOptions, type EuiccOptions, type ResolvedOptions } from './options.ts';
 import { initialState, StateFileError, StateStore, type BppMarker, type NotificationConfig, type NotificationKind, type PprName, type ProfileClass, type StoredProfile } from './state.ts';
@@ -172,7 +172,13 @@ async function resolveIdentities(o: ResolvedOptions, stored: { freshIdentities?:
   if (typeof choice === 'object' && 'identities' in choice) return { identities: [...choice.identities] };
   const fresh = choice === 'fresh' ? {} : choice.fresh;
   if (stored?.freshIdentities?.length) {
-    const identities = stored.freshIdentities.map(identityFromPersisted);
+    let identities: EuiccIdentity[];
+    try {
+      identities = stored.freshIdentities.map(identityFromPersisted);
+    } catch (e) {
+      if (!(e instanceof IdentityError)) throw e;
+      throw new StateFileError(`eUICC state file ${o.statePath}: freshIdentities: ${e.message}; restore it from a backup`);
+    }
     if (fresh.eid !== undefined && identities[0]!.eid !== fresh.eid) throw new StateFileError(`state file belongs to EID ${identities[0]!.eid}, not ${fresh.eid}`);
     return { identities, persisted: stored.freshIdentities };
   }
@@ -209,7 +215,7 @@ export async function createEuicc(options: EuiccOptions = {}): Promise<Euicc> {
     beforeCommand: (c) => faults.beforeApdu(c),
   });
   const recovered = recoverInterruptedBpp(ctx) !== undefined;
-  if (!stored || persisted) ctx.save();
+  if (!stored || persisted || store.upgradeDue) ctx.save();
   return new EuiccImpl(ctx, card, isdr, new StateView(ctx), recovered);
 }
 

@@ -131,9 +131,9 @@ export class Es9Error extends LpaError {
   }
 }
 
-export type Es9TransportProblem = 'http-status' | 'malformed-json' | 'invalid-message' | 'timeout' | 'tls' | 'network';
+export type Es9TransportProblem = 'http-status' | 'malformed-json' | 'invalid-message' | 'timeout' | 'tls' | 'network' | 'too-large';
 
-/** The HTTPS exchange itself failed: connection, TLS, timeout, HTTP status, or a body that is not the expected JSON. */
+/** The HTTPS exchange itself failed: connection, TLS, timeout, a response over the size limit, HTTP status, or a body that is not the expected JSON. */
 export class Es9TransportError extends LpaError {
   override readonly name = 'Es9TransportError';
   constructor(

@@ -3,7 +3,10 @@
 // gsma-rsp-lpad, X-Admin-Protocol gsma/rsp/v2.x.y, Content-Type application/json), TLS 1.2+
 // trusting only the configured CI certificates (default: the SGP.26 test CIs), SNI and
 // certificate name = the SM-DP+/SM-DS host, optionally connecting somewhere else (a test
-// server on 127.0.0.1). Every exchange is reported to an optional trace hook.
+// server on 127.0.0.1). Every exchange is reported to an optional trace hook. The SM-DP+ is
+// not trusted with the LPA's memory or time: a response larger than maxResponseBytes (by its
+// Content-Length or as it streams in) and an exchange longer than timeoutMs end in an
+// Es9TransportError ('too-large', 'timeout'), with the connection destroyed.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
@@ -14,6 +17,13 @@ import { Es9TransportError } from './errors.ts';
 
 export const DEFAULT_ADMIN_PROTOCOL = 'gsma/rsp/v2.2.0';
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+/**
+ * Largest response body accepted. The largest ES9+ response is GetBoundProfilePackage: a
+ * BPP is the profile package (tens to a few hundred KB) plus protection, base64 in JSON.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** how much of a response body a trace or an error keeps */
+const KEPT_BODY_CHARS = 64 * 1024;
 
 /** Where to open the TCP connection instead of the address's host/port. */
 export interface ConnectTarget {
@@ -61,6 +71,8 @@ export interface RspHttpOptions {
   readonly connect?: ConnectTarget | ((address: RspAddress) => ConnectTarget | undefined);
   /** whole-exchange timeout (default 30 s) */
   readonly timeoutMs?: number;
+  /** largest response body (default DEFAULT_MAX_RESPONSE_BYTES) */
+  readonly maxResponseBytes?: number;
   readonly trace?: HttpTrace;
   /** X-Admin-Protocol value (default gsma/rsp/v2.2.0) */
   readonly adminProtocol?: string;
@@ -184,12 +196,27 @@ export function rspPost(fn: string, address: string, path: string, body: string,
       rejectUnauthorized: true,
       agent: false,
     };
+    const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const req = httpsRequest(
       requestOptions,
       (res) => {
         const chunks: Buffer[] = [];
+        let received = 0;
         const resHeaders = res.headers as Record<string, string | string[]>;
-        res.on('data', (c: Buffer) => chunks.push(c));
+        const tooLarge = (what: string): void => {
+          const status = res.statusCode ?? 0;
+          const err = new Es9TransportError(fn, 'too-large', `response from ${address} ${what}, over the ${maxBytes}-byte limit`, { httpStatus: status });
+          fail(err, { status, headers: resHeaders, body: Buffer.concat(chunks).toString('utf8', 0, Math.min(received, KEPT_BODY_CHARS)) });
+          req.destroy(err);
+        };
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) return tooLarge(`declares ${declared} bytes`);
+        res.on('data', (c: Buffer) => {
+          if (settled) return;
+          received += c.byteLength;
+          if (received > maxBytes) return tooLarge(`exceeds ${received} bytes`);
+          chunks.push(c);
+        });
         res.on('error', (err) => fail(new Es9TransportError(fn, 'network', `response aborted: ${err.message}`, { code: errorCode(err) ?? '' }, { cause: err })));
         res.on('close', () => {
           if (!res.complete) fail(new Es9TransportError(fn, 'network', `connection closed before the response from ${address} was complete`, { httpStatus: res.statusCode ?? 0 }));

@@ -28,6 +28,7 @@ import { RspFunctionError, SMDP_STATUS } from './errors.ts';
 import type { SmdpCore } from './core.ts';
 import { flipLastBit, wrongTransactionId } from './misbehaviour.ts';
 import { sessionAllows, type SessionFunction, type SessionKind, type SessionRecord } from './session.ts';
+import { deleteSession, makeRoomForSessions, newTransactionId, sessionExpired } from './retention.ts';
 
 export interface InitiateInput {
   kind: SessionKind;
@@ -35,6 +36,8 @@ export interface InitiateInput {
   euiccInfo1: string;
   /** smdpAddress (ES9+) or smdsAddress (ES11) */
   address: string;
+  /** network address of the client (kept with the session: who may cancel it before AuthenticateClient) */
+  clientAddress?: string;
 }
 
 /** Shared body of ES9+/ES11.InitiateAuthentication; returns the success fields. */
@@ -59,7 +62,7 @@ export function initiateAuthentication(core: SmdpCore, input: InitiateInput): In
   const creds = core.credentials.forCi(ciKeyId, core.expiredCerts());
   if (!creds) throw new RspFunctionError(Status.NoDpAuthCertificateForCi);
 
-  const transactionId = new Uint8Array(randomBytes(16));
+  const transactionId = newTransactionId(core.now());
   const serverChallenge = new Uint8Array(randomBytes(16));
   const m = core.misbehaviour;
   const serverAddress = m.serverAddress ?? input.address;
@@ -85,8 +88,13 @@ export function initiateAuthentication(core: SmdpCore, input: InitiateInput): In
     euiccChallenge: toHex(euiccChallenge),
     serverChallenge: toHex(serverChallenge),
     serverAddress,
+    ...(input.clientAddress !== undefined ? { clientAddress: input.clientAddress } : {}),
   };
-  core.db.tx(() => core.db.sessions.put(session.transactionId, session));
+  core.db.tx(() => {
+    const evicted = makeRoomForSessions(core.db, core.options.retention);
+    if (evicted) core.log('warn', `${evicted} oldest session(s) removed: more than ${core.options.retention.maxSessions} sessions`);
+    core.db.sessions.put(session.transactionId, session);
+  });
   core.log('info', `${input.kind} session ${session.transactionId} started (${creds.curve})`);
   return {
     transactionId: transactionIdToHex(m.wrongTransactionId?.includes('response') ? wrongTransactionId(transactionId) : transactionId),
@@ -97,11 +105,23 @@ export function initiateAuthentication(core: SmdpCore, input: InitiateInput): In
   };
 }
 
-/** The session a function addresses; unknown, of another kind or in a state that does not allow it: 8.10.1/3.9. */
+/**
+ * The live session of a transactionId, or undefined; a session past its lifetime
+ * (retention.ts) is deleted here and counts as unknown.
+ */
+export function liveSession(core: SmdpCore, id: string): SessionRecord | undefined {
+  const s = core.db.sessions.get(id);
+  if (!s || !sessionExpired(s, core.options.retention, core.now())) return s;
+  core.db.tx(() => deleteSession(core.db, s));
+  core.log('info', `session ${id} expired (last step ${new Date(s.updatedAt).toISOString()})`);
+  return undefined;
+}
+
+/** The session a function addresses; unknown, expired, of another kind or in a state that does not allow it: 8.10.1/3.9. */
 export function sessionFor(core: SmdpCore, transactionIdHex: string, fn: SessionFunction): SessionRecord {
   const id = toUpperHex(transactionIdFromHex(transactionIdHex));
-  const s = core.db.sessions.get(id);
-  if (!s) throw new RspFunctionError(Status.UnknownTransactionId, `transactionId ${id} is unknown`);
+  const s = liveSession(core, id);
+  if (!s) throw new RspFunctionError(Status.UnknownTransactionId, `transactionId ${id} is unknown or expired`);
   if (!sessionAllows(s, fn)) throw new RspFunctionError(Status.UnknownTransactionId, `transactionId ${id} is not in a state that allows ${fn} (${s.kind} ${s.state})`);
   return s;
 }

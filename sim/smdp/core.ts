@@ -1,7 +1,8 @@
 // Shared state of one SM-DP+ instance and the helpers every interface uses (SGP.22 5.3
 // ES2+, 5.6 ES9+, 5.8 ES11/ES12, 3.1.6 inventory states): options with defaults, the
-// database, credentials, templates, misbehaviour, clock, progress notifier and logging;
-// profile state changes (through inventory-state.ts only), order lookup, SM-DS events.
+// database, credentials, templates, misbehaviour, clock, progress notifier, ES2+ client
+// authentication and logging (escaped and cut, safe-text.ts); profile state changes
+// (through inventory-state.ts only), order lookup and ownership, SM-DS events.
 import { randomInt } from 'node:crypto';
 import type { ConfirmationCodeEncoding } from '../crypto/confirmation.ts';
 import { SmdpConfigError } from './errors.ts';
@@ -12,6 +13,10 @@ import { transition, type ProfileEvent } from './inventory-state.ts';
 import type { Misbehaviour } from './misbehaviour.ts';
 import type { ProgressNotifier } from './progress.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE } from './bpp.ts';
+import type { HttpLimits } from './http.ts';
+import type { RetentionPolicy } from './retention.ts';
+import type { Es2Auth } from './es2-auth.ts';
+import { MAX_LOG_LINE, safeText } from './safe-text.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type SmdpLogger = (level: LogLevel, message: string) => void;
@@ -33,6 +38,10 @@ export interface ResolvedOptions {
   orderTtlMs: number;
   profilesDir: string;
   ccEncoding: ConfirmationCodeEncoding;
+  limits: HttpLimits;
+  retention: RetentionPolicy;
+  /** released orders to create at start (with the inventory, in one transaction) */
+  initialOrders: number;
 }
 
 export function checkOptions(o: ResolvedOptions): void {
@@ -54,6 +63,9 @@ export function checkOptions(o: ResolvedOptions): void {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SmdpConfigError(`operatorCallbackUrl must be http(s), got ${u.protocol}`);
   }
   if (o.ccEncoding !== 'ascii' && o.ccEncoding !== 'hex') throw new SmdpConfigError(`ccEncoding must be ascii or hex`);
+  for (const [k, v] of Object.entries(o.limits)) int(v, `limits.${k}`, 1, 2 ** 31 - 1);
+  for (const [k, v] of Object.entries(o.retention)) int(v, `retention.${k}`, k === 'sweepIntervalMs' ? 0 : 1, Number.MAX_SAFE_INTEGER);
+  int(o.initialOrders, 'initialOrders', 0, 100_000);
 }
 
 export const DEFAULTS = {
@@ -73,6 +85,8 @@ export class SmdpCore {
   misbehaviour: Misbehaviour = {};
   /** port actually bound (known after listen) */
   boundPort = 0;
+  /** the log sink; every line has its control characters escaped and is cut to MAX_LOG_LINE */
+  readonly log: SmdpLogger;
 
   constructor(
     readonly options: ResolvedOptions,
@@ -80,9 +94,12 @@ export class SmdpCore {
     readonly credentials: SmdpCredentials,
     readonly templates: ReadonlyMap<string, ProfileTemplate>,
     readonly progress: ProgressNotifier,
-    readonly log: SmdpLogger,
+    readonly es2: Es2Auth,
+    sink: SmdpLogger,
     readonly clock: () => number,
-  ) {}
+  ) {
+    this.log = (level, message) => sink(level, safeText(message, MAX_LOG_LINE));
+  }
 
   now(): number {
     return this.clock();
@@ -137,7 +154,7 @@ export class SmdpCore {
 
   /** Close an order: free its matchingId, remove its SM-DS event, detach it from the profile. */
   closeOrder(order: OrderRecord, profile: ProfileRecord | undefined, detach: boolean): OrderRecord {
-    const closed: OrderRecord = { ...order, closed: true };
+    const closed: OrderRecord = { ...order, closed: true, closedAt: this.now() };
     if (order.matchingId) this.db.matchingIds.remove(order.matchingId);
     if (order.binding) this.db.blobs.remove(order.binding.segmentsKey); // no rebinding once closed
     if (order.eventId) this.deleteEvent(order.eventId);
@@ -153,6 +170,19 @@ export class SmdpCore {
 
   orderOfProfile(profile: ProfileRecord): OrderRecord | undefined {
     return profile.orderId === undefined ? undefined : this.db.orders.get(profile.orderId);
+  }
+
+  /**
+   * The order of a session and its profile while that order is still open and still holds
+   * the profile; undefined once it was cancelled, reached a final state, or the profile went
+   * to another order. Every ES9+ state change checks this first (the session owns nothing
+   * else).
+   */
+  heldOrder(session: { orderId?: string | undefined }): { order: OrderRecord; profile: ProfileRecord } | undefined {
+    const order = session.orderId === undefined ? undefined : this.db.orders.get(session.orderId);
+    const profile = order ? this.db.profiles.get(order.iccid) : undefined;
+    if (!order || !profile || order.closed || profile.orderId !== order.orderId) return undefined;
+    return { order, profile };
   }
 
   orderByMatchingId(matchingId: string): OrderRecord | undefined {

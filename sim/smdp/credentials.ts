@@ -162,13 +162,24 @@ function usable(cert: ParsedCert, hostname: string): boolean {
   return cert.sanDnsNames.includes(hostname) && cert.notBefore.getTime() <= now && cert.notAfter.getTime() > now + DAY;
 }
 
+/** An identity found in the data dir, or issued in memory and written there by persist(). */
+export interface PreparedIdentity<T> {
+  readonly identity: T;
+  /** whether it was issued now (persist() writes it) */
+  readonly issued: boolean;
+  /** write a newly issued identity to the data dir (no-op for one read from there) */
+  persist(): void;
+}
+
 /**
- * The DPtls identity for `hostname`: reuse `dataDir`/tls/<hostname>.{cert,key}.pem while
- * valid, otherwise mint one chained to the SGP.26 CI (NIST) and store it (key mode 0600).
+ * The DPtls identity for `hostname`: `dataDir`/tls/<hostname>.{cert,key}.pem while valid,
+ * otherwise a new one chained to the SGP.26 CI (NIST). Nothing is written until persist(),
+ * so a start that fails before its database is committed leaves no trace in the data dir.
+ * An unreadable or mismatched pair is replaced (`warn` says so): clients trust the CI, not
+ * one certificate, so a new DPtls certificate changes nothing for them.
  */
-export async function ensureTlsIdentity(dataDir: string, hostname: string): Promise<TlsIdentity> {
+export async function prepareTlsIdentity(dataDir: string, hostname: string, warn: (message: string) => void = () => undefined): Promise<PreparedIdentity<TlsIdentity>> {
   const dir = join(dataDir, 'tls');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const certPath = join(dir, `${hostname}.cert.pem`);
   const keyPath = join(dir, `${hostname}.key.pem`);
   if (existsSync(certPath) && existsSync(keyPath)) {
@@ -176,16 +187,23 @@ export async function ensureTlsIdentity(dataDir: string, hostname: string): Prom
       const cert = parseCert(readFileSync(certPath, 'utf8'));
       const keyPem = readFileSync(keyPath, 'utf8');
       const key = parsePrivateKey(keyPem);
-      if (usable(cert, hostname) && Buffer.compare(key.publicKey, cert.publicKey) === 0) return new TlsIdentity(hostname, cert, keyPem);
+      if (Buffer.compare(key.publicKey, cert.publicKey) !== 0) warn(`${certPath}: does not match ${keyPath}; a new DPtls certificate replaces it`);
+      else if (usable(cert, hostname)) return { identity: new TlsIdentity(hostname, cert, keyPem), issued: false, persist: () => undefined };
     } catch (e) {
       if (!(e instanceof CertParseError) && !(e instanceof CryptoError)) throw e;
-      // an unreadable or mismatched pair is replaced by a fresh one below
+      warn(`${certPath}: unreadable (${e.message}); a new DPtls certificate replaces it`);
     }
   }
   const issued = await issueTls({ host: hostname, curve: 'P-256', notAfter: new Date(Date.now() + 365 * DAY) });
-  writeFileAtomic(keyPath, issued.keyPem, 0o600);
-  writeFileAtomic(certPath, issued.pem, 0o644);
-  return new TlsIdentity(hostname, issued.cert, issued.keyPem);
+  return {
+    identity: new TlsIdentity(hostname, issued.cert, issued.keyPem),
+    issued: true,
+    persist: () => {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileAtomic(keyPath, issued.keyPem, 0o600);
+      writeFileAtomic(certPath, issued.pem, 0o600);
+    },
+  };
 }
 
 /** An expired DPtls certificate for `hostname` (misbehaviour 'expired DPtls'); not stored. */

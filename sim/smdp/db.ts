@@ -3,110 +3,53 @@
 // directory. Every state change runs inside `tx()` (an lmdb write transaction): all
 // reads and writes of one function are atomic, so concurrent downloads of different
 // profiles never see or leave half-updated records, and a restart finds what was committed.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+//
+// Before lmdb maps an existing file it is checked structurally (lmdb-check.ts, through
+// data-dir.ts); once open, every record is read back and checked against its schema
+// (records.ts) and against the records it refers to, so damage is refused at start with
+// the table and key, not met later inside a request. The marker next to the database
+// (smdp-state.json) records the batch and the lmdb transaction reached, so a database
+// replaced by an older copy or by another data dir's is refused too.
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { ProfileState } from './inventory-state.ts';
-import type { SessionRecord } from './session.ts';
-import type { MetadataOverrides } from './metadata.ts';
+import type { z } from 'zod';
+import { SmdpStateError } from './errors.ts';
+import { type DataDirState, dbPath, MARKER_FILENAME, prepareDbFiles, prepareDataDir, readMarker, RESTORE_ADVICE, writeMarker } from './data-dir.ts';
+import { readLmdbMeta } from './lmdb-check.ts';
+import {
+  EventRecordSchema,
+  MetaRecordSchema,
+  NotificationRecordSchema,
+  OrderRecordSchema,
+  ProfileRecordSchema,
+  SessionRecordSchema,
+  type EventRecord,
+  type MetaRecord,
+  type NotificationRecord,
+  type OrderRecord,
+  type ProfileRecord,
+  type SessionRecord,
+} from './records.ts';
+import { safeText } from './safe-text.ts';
 
-export interface ProfileHistoryEntry {
-  state: ProfileState;
-  at: number;
-  event: string;
-}
+export type {
+  ProfileHistoryEntry,
+  ProfileRecord,
+  BindingRecord,
+  OrderRecord,
+  NotificationRecord,
+  NotificationOperation,
+  NotificationRejection,
+  EventRecord,
+  MetaRecord,
+} from './records.ts';
+export { DB_FILENAME } from './data-dir.ts';
 
-/** One inventory entry: a personalised copy of a template UPP (SGP.22 3.1.6). */
-export interface ProfileRecord {
-  iccid: string;
-  imsi: string;
-  /** template file name without .der (sim/smdp/profiles) */
-  template: string;
-  /** ES2+ profileType (the template name unless configured) */
-  profileType: string;
-  state: ProfileState;
-  /** the order currently holding this profile */
-  orderId?: string;
-  metadata: MetadataOverrides;
-  createdAt: number;
-  updatedAt: number;
-  history: ProfileHistoryEntry[];
-}
-
-/** The binding of an order's BPP (SGP.22 2.5.4), kept for retries with the same otPK.EUICC. */
-export interface BindingRecord {
-  /** hex */
-  euiccOtpk: string;
-  smdpOtpk: string;
-  hostId: string;
-  /** transactionId (hex) of the session that bound it */
-  transactionId: string;
-  /** key of the protected segments (everything after the ISCR) in the bpp store */
-  segmentsKey: string;
-  replaceSessionKeys: boolean;
-  segmentCount86: number;
-}
-
-/** An ES2+ download order (5.3.1 DownloadOrder .. 5.3.4 CancelOrder). */
-export interface OrderRecord {
-  orderId: string;
-  iccid: string;
-  eid?: string;
-  matchingId?: string;
-  /** SHA-256 of the confirmation code bytes (hex); the code itself is never stored */
-  ccHash?: string;
-  smdsAddress?: string;
-  functionRequesterIdentifier?: string;
-  createdAt: number;
-  expiresAt: number;
-  ccAttempts: number;
-  downloadAttempts: number;
-  /** no longer holds its profile (cancelled, or the profile reached a final state) */
-  closed: boolean;
-  binding?: BindingRecord;
-  /** SM-DS event registered for it (ES12.RegisterEvent) */
-  eventId?: string;
-}
-
-export type NotificationOperation = 'install' | 'enable' | 'disable' | 'delete';
-export type NotificationRejection = 'unknownTransaction' | 'badSignature' | 'badCertificate' | 'wrongState' | 'iccidMismatch';
-
-/** A received ES9+.HandleNotification (5.6.4). */
-export interface NotificationRecord {
-  seq: number;
-  receivedAt: number;
-  kind: 'profileInstallationResult' | 'otherSignedNotification';
-  accepted: boolean;
-  rejection?: NotificationRejection;
-  detail?: string;
-  operations: NotificationOperation[];
-  transactionId?: string;
-  iccid?: string;
-  eid?: string;
-  /** PIR final result */
-  result?: 'success' | 'error';
-  bppCommandId?: number;
-  errorReason?: number;
-  /** the pendingNotification as received (base64) */
-  raw: string;
-}
-
-/** An event record of the embedded SM-DS (ES12.RegisterEvent, 5.9.1). */
-export interface EventRecord {
-  eventId: string;
-  eid: string;
-  rspServerAddress: string;
-  orderId: string;
-  createdAt: number;
-}
-
-export interface MetaRecord {
-  schema: 1;
-  /** random digits that make this data dir's ICCIDs/IMSIs differ from another's */
-  batch: string;
-  nextSerial: number;
-  nextNotification: number;
-  createdAt: number;
+export interface RangeOptions {
+  /** first key (inclusive) */
+  start?: string;
+  /** end key (exclusive) */
+  end?: string;
+  limit?: number;
 }
 
 /** Typed view of one named lmdb database (string keys, JSON values). */
@@ -128,6 +71,11 @@ export class Table<V> {
 
   values(): V[] {
     return [...this.db.getRange({})].map((e) => e.value);
+  }
+
+  /** Entries in key order, read as the caller goes (collect keys before removing any). */
+  *range(o: RangeOptions = {}): Generator<{ key: string; value: V }> {
+    for (const e of this.db.getRange(o)) yield { key: e.key, value: e.value };
   }
 
   count(): number {
@@ -153,8 +101,15 @@ export class BlobTable {
   }
 }
 
-/** The database file in the data dir (lmdb adds smdp.mdb-lock next to it). */
-export const DB_FILENAME = 'smdp.mdb';
+type JsonTableName = 'profiles' | 'orders' | 'sessions' | 'notifications' | 'events' | 'matchingIds' | 'meta';
+
+export interface OpenOptions {
+  /** what inspectDataDir found */
+  state: DataDirState;
+  /** batch digits of a new database */
+  batch: () => string;
+  clock: () => number;
+}
 
 export class SmdpDb {
   readonly profiles: Table<ProfileRecord>;
@@ -165,12 +120,17 @@ export class SmdpDb {
   readonly notifications: Table<NotificationRecord>;
   readonly events: Table<EventRecord>;
   readonly blobs: BlobTable;
+  readonly dir: string;
   readonly #meta: Table<MetaRecord>;
   readonly #root: RootDatabase;
+  readonly #clock: () => number;
   #closed = false;
+  #created = false;
 
-  private constructor(root: RootDatabase) {
+  private constructor(root: RootDatabase, dir: string, clock: () => number) {
     this.#root = root;
+    this.dir = dir;
+    this.#clock = clock;
     const json = <V>(name: string): Table<V> => new Table<V>(root.openDB<V, string>({ name, encoding: 'json' }));
     this.profiles = json('profiles');
     this.orders = json('orders');
@@ -182,14 +142,130 @@ export class SmdpDb {
     this.blobs = new BlobTable(root.openDB<Uint8Array, string>({ name: 'blobs', encoding: 'binary' }));
   }
 
-  /** Open (or create) the database file `dataDir`/smdp.mdb. */
-  static open(dataDir: string, batch: () => string): SmdpDb {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const db = new SmdpDb(open({ path: join(dataDir, DB_FILENAME), noSubdir: true, maxDbs: 16, encoding: 'json' }));
-    db.tx(() => {
-      if (!db.#meta.get('meta')) db.#meta.put('meta', { schema: 1, batch: batch(), nextSerial: 1, nextNotification: 1, createdAt: Date.now() });
-    });
-    return db;
+  /** whether open() created the database (a new inventory is due) */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  get path(): string {
+    return dbPath(this.dir);
+  }
+
+  /**
+   * Open the database of a data dir that inspectDataDir judged usable: verify every record
+   * of an existing one (SmdpStateError naming the table and key), or create a new one.
+   */
+  static open(o: OpenOptions): SmdpDb {
+    const { dir } = o.state;
+    prepareDataDir(dir);
+    prepareDbFiles(dir);
+    const root = open({ path: dbPath(dir), noSubdir: true, maxDbs: 16, encoding: 'json' });
+    try {
+      const marker = o.state.kind === 'existing' ? o.state.marker : undefined;
+      const db = new SmdpDb(root, dir, o.clock);
+      const meta = db.#readMeta();
+      if (meta) db.#verify(meta, marker?.batch);
+      else {
+        db.#verifyEmpty(marker !== undefined);
+        db.#created = true;
+        db.tx(() => db.#meta.put('meta', { schema: 1, batch: o.batch(), nextSerial: 1, nextNotification: 1, createdAt: o.clock() }));
+      }
+      return db;
+    } catch (e) {
+      void root.close();
+      throw e;
+    }
+  }
+
+  /** The meta record as stored, checked. */
+  #readMeta(): MetaRecord | undefined {
+    const raw = this.#rawRecords('meta');
+    const entry = raw.find((r) => r.key === 'meta');
+    return entry === undefined ? undefined : this.#parse('meta', 'meta', entry.text, MetaRecordSchema);
+  }
+
+  /** No meta record: fine for a database that never committed anything; damage otherwise. */
+  #verifyEmpty(markerSaysState: boolean): void {
+    const tables: JsonTableName[] = ['profiles', 'orders', 'sessions', 'notifications', 'events', 'matchingIds'];
+    const used = tables.filter((t) => this.#rawRecords(t).length > 0);
+    if (markerSaysState || used.length > 0)
+      throw new SmdpStateError(`${this.path}: has no meta record${used.length ? ` but ${used.join(', ')} records` : ''} (damaged SM-DP+ database); ${RESTORE_ADVICE}`);
+  }
+
+  #fail(table: string, key: string, problem: string): never {
+    throw new SmdpStateError(`${this.path}: ${table} record '${safeText(key, 64)}': ${safeText(problem, 300)} (damaged or inconsistent SM-DP+ database); ${RESTORE_ADVICE}`);
+  }
+
+  /** Every entry of a table as raw text (decoding is the caller's, so a bad one is named). */
+  #rawRecords(table: JsonTableName): { key: string; text: string }[] {
+    const raw = this.#root.openDB<Uint8Array, string>({ name: table, encoding: 'binary' });
+    return [...raw.getRange({})].map((e) => ({ key: String(e.key), text: Buffer.from(e.value).toString('utf8') }));
+  }
+
+  #parse<T>(table: string, key: string, text: string, schema: z.ZodType<T>): T {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      if (e instanceof SyntaxError) this.#fail(table, key, 'not JSON');
+      throw e;
+    }
+    const r = schema.safeParse(json);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      this.#fail(table, key, `${i.path.join('.') || '(record)'}: ${i.message}`);
+    }
+    return r.data;
+  }
+
+  /** Records of every table against their schemas, keys and cross references. */
+  #verify(meta: MetaRecord, markerBatch: string | undefined): void {
+    if (markerBatch !== undefined && meta.batch !== markerBatch)
+      throw new SmdpStateError(`${this.path}: holds batch ${meta.batch}, the ${MARKER_FILENAME} next to it batch ${markerBatch} (a database of another data dir); ${RESTORE_ADVICE}`);
+    const read = <T>(name: JsonTableName, schema: z.ZodType<T>, keyOf: (r: T) => string): Map<string, T> => {
+      const out = new Map<string, T>();
+      for (const e of this.#rawRecords(name)) {
+        const rec = this.#parse(name, e.key, e.text, schema);
+        const own = keyOf(rec);
+        if (own !== e.key) this.#fail(name, e.key, `stored under another key than its own '${own}'`);
+        out.set(e.key, rec);
+      }
+      return out;
+    };
+    const profiles = read('profiles', ProfileRecordSchema, (r) => r.iccid);
+    const orders = read('orders', OrderRecordSchema, (r) => r.orderId);
+    const notifications = read('notifications', NotificationRecordSchema, (r) => notificationKey(r.seq));
+    const events = read('events', EventRecordSchema, (r) => r.eventId);
+    read('sessions', SessionRecordSchema, (r) => r.transactionId);
+    for (const [iccid, p] of profiles) {
+      if (p.orderId === undefined) continue;
+      const o = orders.get(p.orderId);
+      if (!o || o.iccid !== iccid) this.#fail('profiles', iccid, `holds order ${p.orderId}, ${o ? `an order for ${o.iccid}` : 'which does not exist'}`);
+    }
+    for (const [id, o] of orders)
+      if (!o.closed && profiles.get(o.iccid)?.orderId !== id) this.#fail('orders', id, `is open but profile ${o.iccid} does not hold it`);
+    for (const e of this.#rawRecords('matchingIds')) {
+      const orderId = this.#parse('matchingIds', e.key, e.text, MatchingIdValue);
+      const o = orders.get(orderId);
+      if (!o || o.closed || o.matchingId !== e.key) this.#fail('matchingIds', e.key, `points to ${o ? (o.closed ? 'closed ' : '') : 'missing '}order ${orderId}`);
+    }
+    for (const [id, ev] of events) {
+      const o = orders.get(ev.orderId);
+      if (!o || o.closed || o.eventId !== id) this.#fail('events', id, `belongs to ${o ? 'another or a closed' : 'a missing'} order ${ev.orderId}`);
+    }
+    const maxSeq = Math.max(0, ...[...notifications.values()].map((n) => n.seq));
+    if (meta.nextNotification <= maxSeq) this.#fail('meta', 'meta', `nextNotification ${meta.nextNotification} is not above notification ${maxSeq}`);
+    const prefix = `89000${meta.batch}`;
+    const serials = [...profiles.keys()].filter((i) => i.startsWith(prefix)).map((i) => Number(i.slice(prefix.length, prefix.length + 10)));
+    const maxSerial = Math.max(0, ...serials);
+    if (meta.nextSerial <= maxSerial) this.#fail('meta', 'meta', `nextSerial ${meta.nextSerial} is not above serial ${maxSerial} of an inventory entry`);
+  }
+
+  /** Check every record as at open (schemas, keys, cross references); throws SmdpStateError. */
+  verify(): void {
+    const meta = this.#readMeta();
+    if (!meta) throw new SmdpStateError(`${this.path}: has no meta record`);
+    this.#verify(meta, undefined);
   }
 
   /** Run `fn` as one synchronous lmdb write transaction (nested calls join the outer one). */
@@ -204,26 +280,46 @@ export class SmdpDb {
     return m;
   }
 
+  /** Change the meta record (inside tx). */
+  updateMeta(change: (m: MetaRecord) => MetaRecord): MetaRecord {
+    const next = change(this.meta());
+    this.#meta.put('meta', next);
+    return next;
+  }
+
   /** Reserve `n` serial numbers for ICCID/IMSI generation (inside tx). */
   takeSerials(n: number): number {
-    const m = this.meta();
-    this.#meta.put('meta', { ...m, nextSerial: m.nextSerial + n });
-    return m.nextSerial;
+    return this.updateMeta((m) => ({ ...m, nextSerial: m.nextSerial + n })).nextSerial - n;
   }
 
   /** Next notification sequence number (inside tx). */
   takeNotificationSeq(): number {
+    return this.updateMeta((m) => ({ ...m, nextNotification: m.nextNotification + 1 })).nextNotification - 1;
+  }
+
+  /** Record in the marker that this data dir holds state, up to the current lmdb transaction. */
+  writeMarker(): void {
     const m = this.meta();
-    this.#meta.put('meta', { ...m, nextNotification: m.nextNotification + 1 });
-    return m.nextNotification;
+    const prior = readMarker(this.dir);
+    writeMarker(this.dir, { batch: m.batch, createdAt: prior?.createdAt ?? m.createdAt, txnid: String(readLmdbMeta(this.path).txnid), updatedAt: this.#clock() });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#root.close();
+    this.writeMarkerAfterClose();
+  }
+
+  /** After a clean close every write is on disk: the marker moves to the last transaction. */
+  private writeMarkerAfterClose(): void {
+    const prior = readMarker(this.dir);
+    if (!prior) return;
+    writeMarker(this.dir, { ...prior, txnid: String(readLmdbMeta(this.path).txnid), updatedAt: this.#clock() });
   }
 }
+
+const MatchingIdValue = OrderRecordSchema.shape.orderId;
 
 /** Notification sequence numbers as sortable keys. */
 export function notificationKey(seq: number): string {

@@ -12,6 +12,8 @@ export type { StatusCode };
 export const SMDP_STATUS = {
   /** ES2+: the ICCID is not Available (5.3.1 "Profile ICCID - Already in use"). */
   IccidInUse: { subjectCode: '8.2.1', reasonCode: '3.3', message: 'Profile ICCID already in use' },
+  /** ES2+: the profile's order belongs to another function requester (5.3.x "Profile ICCID - Not allowed (Authorisation)"). */
+  IccidNotAllowed: { subjectCode: '8.2.1', reasonCode: '1.2', message: 'Profile ICCID not allowed for this function requester' },
   /** ES2+: the profile is not in a state that allows this function (5.3.x "Invalid transition"). */
   InvalidTransition: { subjectCode: '8.2.1', reasonCode: '3.5', message: 'Profile not in a state that allows this function' },
   /** ES2+.ConfirmOrder: the MatchingID is used by another order. */
@@ -59,6 +61,15 @@ export class RspFunctionError extends SmdpError {
   get reasonCode(): string {
     return this.status.reasonCode;
   }
+}
+
+/**
+ * The data dir holds state that cannot be used: a missing, empty, truncated or damaged
+ * database next to the traces of an earlier run, or records that fail their checks. The
+ * message names the file and what to do (CLI exit 1).
+ */
+export class SmdpStateError extends SmdpError {
+  override readonly name = 'SmdpStateError';
 }
 
 /** Invalid options, JSON config or control request (CLI exit 2). */

@@ -11,9 +11,9 @@ import type { SmdpCore } from './core.ts';
 import { guarded, initiateAuthentication, sessionFor, verifyAuthenticateServerResponse } from './auth.ts';
 import { wrongTransactionId } from './misbehaviour.ts';
 
-export function es11InitiateAuthentication(core: SmdpCore, body: unknown): InitiateAuthenticationOkJson {
+export function es11InitiateAuthentication(core: SmdpCore, body: unknown, ctx: { clientAddress: string }): InitiateAuthenticationOkJson {
   const req = parseEs11InitiateAuthenticationRequest(body);
-  return initiateAuthentication(core, { kind: 'es11', euiccChallenge: req.euiccChallenge, euiccInfo1: req.euiccInfo1, address: req.smdsAddress });
+  return initiateAuthentication(core, { kind: 'es11', euiccChallenge: req.euiccChallenge, euiccInfo1: req.euiccInfo1, address: req.smdsAddress, clientAddress: ctx.clientAddress });
 }
 
 export function es11AuthenticateClient(core: SmdpCore, body: unknown): Es11AuthenticateClientOkJson {

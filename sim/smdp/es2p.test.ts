@@ -1,6 +1,7 @@
 // ES2+ of the test SM-DP+ (SGP.22 5.3.1-5.3.5) over loopback HTTPS: mutual TLS (client
-// certificates from the SGP.26 CI or an operator CA, or test mode), order functions with
-// their error codes and inventory states (3.1.6), and the HandleDownloadProgressInfo
+// certificates of the ES2+ operator CA only; the SGP.26 CI in the explicit test-CA mode;
+// no certificate in test mode), the requester bound to the certificate, order functions
+// with their error codes and inventory states (3.1.6), and the HandleDownloadProgressInfo
 // callbacks to the operator at each step of a download.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ES2P_PATHS, parseHandleDownloadProgressInfoRequest, Status } from '../rsp/json.ts';
@@ -9,7 +10,7 @@ import type { SmdpServer } from './server.ts';
 import { RspFunctionError, SMDP_STATUS } from './errors.ts';
 import { TestEuicc } from './testing/euicc-sim.ts';
 import { RspClient, download } from './testing/client.ts';
-import { ES2_HEADER, es2Post, operatorEndpoint, operatorIdentity, removeDir, startTestSmdp, tempDir, type OperatorEndpoint, type OperatorIdentity } from './testing/fixture.ts';
+import { ES2_HEADER, es2Header, es2Post, operatorEndpoint, operatorIdentity, removeDir, sgp26ClientIdentity, startTestSmdp, tempDir, type OperatorEndpoint, type OperatorIdentity } from './testing/fixture.ts';
 
 let dir: string;
 let server: SmdpServer;
@@ -18,7 +19,7 @@ let operator: OperatorIdentity;
 beforeEach(async () => {
   dir = tempDir();
   server = await startTestSmdp(dir);
-  operator = await operatorIdentity();
+  operator = operatorIdentity(server);
 });
 
 afterEach(async () => {
@@ -44,39 +45,83 @@ function es2Error(fn: () => unknown): string {
 const c = (s: { subjectCode: string; reasonCode: string }) => `${s.subjectCode}/${s.reasonCode}`;
 
 describe('ES2+ mutual TLS', () => {
-  it('403 (1.1/1.2) without a client certificate or with one from an unknown CA; accepted with an SGP.26-CI one', async () => {
+  it('403 (1.1/1.2) without a client certificate or with one from an unknown CA; accepted with the data dir operator CA one', async () => {
     const iccid = server.inventory.list()[0]!.iccid;
     const none = await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER, iccid });
     expect(none.status).toBe(403);
     expect(codeOfJson(none.json)).toBe(c(SMDP_STATUS.NotAllowed));
     const rogue = await generateRogueCi();
     const rogueClient = await issueTls({ host: 'operator.example.com', issuer: { cert: rogue.cert, key: rogue.key } });
-    const bad = await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER, iccid }, { cert: rogueClient.pem, key: rogueClient.keyPem });
+    const bad = await es2Post(server, ES2P_PATHS.downloadOrder, { header: es2Header('operator.example.com'), iccid }, { cert: rogueClient.pem, key: rogueClient.keyPem });
     expect(bad.status).toBe(403);
     const ok = await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER, iccid }, operator);
     expect(ok.status).toBe(200);
     expect(codeOfJson(ok.json)).toBe('Executed-Success');
     expect(server.inventory.get(iccid)!.state).toBe('Allocated');
+    expect(server.es2Auth.mode).toBe('data-dir-ca');
   });
 
-  it('accepts client certificates of a configured operator CA', async () => {
+  it('ES2+_SGP26ClientCertificate_Refused: a client certificate of the SGP.26 CI (public key) is refused unless the test-CA mode is on', async () => {
+    const sgp26 = await sgp26ClientIdentity('operator.example.com');
+    const header = es2Header('operator.example.com');
+    const refused = await es2Post(server, ES2P_PATHS.downloadOrder, { header }, sgp26);
+    expect(refused.status).toBe(403);
+    expect(codeOfJson(refused.json)).toBe(c(SMDP_STATUS.NotAllowed));
+    await server.close();
+    server = await startTestSmdp(dir, { es2TestCa: true });
+    expect(server.es2Auth).toMatchObject({ sgp26Accepted: true, description: expect.stringMatching(/TEST CA MODE/) });
+    expect((await es2Post(server, ES2P_PATHS.downloadOrder, { header }, sgp26)).status).toBe(200);
+  });
+
+  it('accepts client certificates of a configured operator CA only (not the data dir one)', async () => {
     const ca = await generateRogueCi();
     await server.close();
     server = await startTestSmdp(dir, { operatorCa: ca.pem });
+    expect(server.es2Auth.mode).toBe('operator-ca');
     const id = await issueTls({ host: 'operator.example.com', issuer: { cert: ca.cert, key: ca.key } });
-    const r = await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER }, { cert: id.pem, key: id.keyPem });
+    const r = await es2Post(server, ES2P_PATHS.downloadOrder, { header: es2Header('operator.example.com') }, { cert: id.pem, key: id.keyPem });
     expect(r.status).toBe(200);
+    expect((await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER }, operator)).status).toBe(403);
+  });
+
+  it('ES2+_RequesterBoundToCertificate: a functionRequesterIdentifier other than the certificate CN is 403 and changes nothing', async () => {
+    const iccid = server.inventory.list()[0]!.iccid;
+    const r = await es2Post(server, ES2P_PATHS.downloadOrder, { header: es2Header('another-operator'), iccid }, operator);
+    expect(r.status).toBe(403);
+    expect(codeOfJson(r.json)).toBe(c(SMDP_STATUS.NotAllowed));
+    expect(server.inventory.get(iccid)!.state).toBe('Available');
+  });
+
+  it("ES2+_OrderOwner: an order placed by one requester is not confirmed, released or cancelled by another (8.2.1/1.2)", async () => {
+    await server.close();
+    server = await startTestSmdp(dir, { es2TestCa: true });
+    operator = operatorIdentity(server);
+    const iccid = server.inventory.list()[0]!.iccid;
+    expect((await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER, iccid }, operator)).status).toBe(200);
+    const other = await sgp26ClientIdentity('other.example.com');
+    for (const [path, body] of [
+      [ES2P_PATHS.confirmOrder, { iccid, releaseFlag: true }],
+      [ES2P_PATHS.cancelOrder, { iccid, finalProfileStatusIndicator: 'Available' }],
+    ] as const) {
+      const r = await es2Post(server, path, { header: es2Header('other.example.com'), ...body }, other);
+      expect(codeOfJson(r.json)).toBe(c(SMDP_STATUS.IccidNotAllowed));
+    }
+    expect(server.inventory.get(iccid)!.state).toBe('Allocated');
+    expect(codeOfJson((await es2Post(server, ES2P_PATHS.confirmOrder, { header: ES2_HEADER, iccid, releaseFlag: true }, operator)).json)).toBe('Executed-Success');
   });
 
   it('test mode accepts any client', async () => {
     await server.close();
     server = await startTestSmdp(dir, { testMode: true });
+    expect(server.es2Auth).toMatchObject({ mode: 'open', description: expect.stringMatching(/TEST MODE/) });
     const r = await es2Post(server, ES2P_PATHS.downloadOrder, { header: ES2_HEADER });
     expect(r.status).toBe(200);
   });
 
   it('400 for a request without the mandatory header', async () => {
-    const r = await es2Post(server, ES2P_PATHS.downloadOrder, { iccid: server.inventory.list()[0]!.iccid }, operator);
+    await server.close();
+    server = await startTestSmdp(dir, { testMode: true });
+    const r = await es2Post(server, ES2P_PATHS.downloadOrder, { iccid: server.inventory.list()[0]!.iccid });
     expect(r.status).toBe(400);
     expect(codeOfJson(r.json)).toBe(c(SMDP_STATUS.MissingElement));
   });

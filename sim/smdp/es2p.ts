@@ -3,6 +3,9 @@
 // digest, SM-DS event registration for EID-bound orders), CancelOrder (5.3.3) and
 // ReleaseProfile (5.3.4), driving the inventory states of 3.1.6. The same functions serve the
 // HTTPS endpoints and the in-process helpers; errors are RspFunctionError with ES2+ codes.
+// Over HTTPS the caller is the client certificate's name (es2-auth.ts): the request's
+// functionRequesterIdentifier must be that name, and an order placed by one requester is
+// confirmed, released or cancelled only by the same one. In-process calls have no caller.
 import { randomUUID } from 'node:crypto';
 import { isValidEid } from '../rsp/eid.ts';
 import { Status, type CancelOrderRequestJson, type ConfirmOrderOkJson, type ConfirmOrderRequestJson, type DownloadOrderOkJson, type DownloadOrderRequestJson, type ReleaseProfileRequestJson } from '../rsp/json.ts';
@@ -34,9 +37,29 @@ function profileByIccid(core: SmdpCore, iccid: string): ProfileRecord {
   return p;
 }
 
-function openOrderOf(core: SmdpCore, profile: ProfileRecord, fn: string): OrderRecord {
+/** An ES2+ client authenticated by its certificate: the name it may act under. */
+export interface Es2Caller {
+  requester: string;
+}
+
+/** The request names its caller: functionRequesterIdentifier = the certificate's name. */
+function checkRequester(req: { header?: { functionRequesterIdentifier: string } }, caller: Es2Caller | undefined): void {
+  if (caller === undefined) return;
+  const claimed = req.header?.functionRequesterIdentifier;
+  if (claimed !== caller.requester)
+    throw new RspFunctionError(SMDP_STATUS.NotAllowed, `functionRequesterIdentifier '${claimed ?? ''}' is not '${caller.requester}', the name of the client certificate`, 403);
+}
+
+/** Only the requester that placed an order changes it (in-process orders: any authenticated caller). */
+function checkOwner(order: OrderRecord, caller: Es2Caller | undefined, fn: string): void {
+  if (caller === undefined || order.functionRequesterIdentifier === undefined || order.functionRequesterIdentifier === caller.requester) return;
+  throw new RspFunctionError(SMDP_STATUS.IccidNotAllowed, `${fn}: the order of profile ${order.iccid} belongs to another function requester`);
+}
+
+function openOrderOf(core: SmdpCore, profile: ProfileRecord, fn: string, caller: Es2Caller | undefined): OrderRecord {
   const order = core.orderOfProfile(profile);
   if (!order || order.closed) throw new RspFunctionError(SMDP_STATUS.InvalidTransition, `${fn}: profile ${profile.iccid} has no pending order (state ${profile.state})`);
+  checkOwner(order, caller, fn);
   return order;
 }
 
@@ -49,7 +72,8 @@ function es2Transition(core: SmdpCore, profile: ProfileRecord, event: ProfileEve
   }
 }
 
-export function downloadOrder(core: SmdpCore, req: DownloadOrderInput): DownloadOrderOkJson {
+export function downloadOrder(core: SmdpCore, req: DownloadOrderInput, caller?: Es2Caller): DownloadOrderOkJson {
+  checkRequester(req, caller);
   checkEid(req.eid);
   return core.db.tx(() => {
     let profile: ProfileRecord | undefined;
@@ -83,7 +107,8 @@ export function downloadOrder(core: SmdpCore, req: DownloadOrderInput): Download
 
 const MATCHING_ID_RE = /^[\x21-\x23\x25-\x7e]{1,255}$/;
 
-export function confirmOrder(core: SmdpCore, req: ConfirmOrderInput): ConfirmOrderOkJson {
+export function confirmOrder(core: SmdpCore, req: ConfirmOrderInput, caller?: Es2Caller): ConfirmOrderOkJson {
+  checkRequester(req, caller);
   checkEid(req.eid);
   if (req.matchingId !== undefined && req.matchingId !== '' && !MATCHING_ID_RE.test(req.matchingId))
     throw new RspFunctionError(SMDP_STATUS.InvalidRequest, 'matchingId must be 1..255 printable ASCII characters without "$"', 400);
@@ -98,7 +123,7 @@ export function confirmOrder(core: SmdpCore, req: ConfirmOrderInput): ConfirmOrd
   }
   return core.db.tx(() => {
     const profile = profileByIccid(core, req.iccid);
-    const order = openOrderOf(core, profile, 'confirmOrder');
+    const order = openOrderOf(core, profile, 'confirmOrder', caller);
     if (profile.state !== 'Allocated' && profile.state !== 'Linked')
       throw new RspFunctionError(SMDP_STATUS.InvalidTransition, `confirmOrder: profile ${profile.iccid} is ${profile.state}`);
     if (req.eid !== undefined && order.eid !== undefined && req.eid !== order.eid) throw new RspFunctionError(Status.EidRefused, `the order is for EID ${order.eid}`);
@@ -127,12 +152,14 @@ export function confirmOrder(core: SmdpCore, req: ConfirmOrderInput): ConfirmOrd
   });
 }
 
-export function cancelOrder(core: SmdpCore, req: CancelOrderInput): void {
+export function cancelOrder(core: SmdpCore, req: CancelOrderInput, caller?: Es2Caller): void {
+  checkRequester(req, caller);
   checkEid(req.eid);
   core.db.tx(() => {
     const profile = profileByIccid(core, req.iccid);
     const order = core.orderOfProfile(profile);
     if (!order) throw new RspFunctionError(SMDP_STATUS.InvalidTransition, `cancelOrder: profile ${profile.iccid} has no order (state ${profile.state})`);
+    checkOwner(order, caller, 'cancelOrder');
     if (req.eid !== undefined && order.eid !== undefined && req.eid !== order.eid) throw new RspFunctionError(Status.EidRefused, `the order is for EID ${order.eid}`);
     if (req.matchingId !== undefined && req.matchingId !== order.matchingId) throw new RspFunctionError(Status.MatchingIdRefused, `the order's MatchingID is not ${req.matchingId}`);
     const p = es2Transition(core, profile, req.finalProfileStatusIndicator === 'Available' ? 'cancelOrderAvailable' : 'cancelOrderUnavailable');
@@ -140,10 +167,11 @@ export function cancelOrder(core: SmdpCore, req: CancelOrderInput): void {
   });
 }
 
-export function releaseProfile(core: SmdpCore, req: ReleaseProfileInput): void {
+export function releaseProfile(core: SmdpCore, req: ReleaseProfileInput, caller?: Es2Caller): void {
+  checkRequester(req, caller);
   core.db.tx(() => {
     const profile = profileByIccid(core, req.iccid);
-    const order = openOrderOf(core, profile, 'releaseProfile');
+    const order = openOrderOf(core, profile, 'releaseProfile', caller);
     es2Transition(core, profile, 'releaseProfile');
     core.putOrder(core.registerEvent(order));
   });

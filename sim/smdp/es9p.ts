@@ -39,7 +39,9 @@ import { personalisedUpp } from './inventory.ts';
 import { buildMetadata, encodeMetadata } from './metadata.ts';
 import { assembleBpp, bindProfile, buildIscr, corruptSegment86 } from './bpp.ts';
 import { flipLastBit, wrongTransactionId } from './misbehaviour.ts';
-import { guarded, sessionFor, verifyAuthenticateServerResponse, verifyWithSessionCert } from './auth.ts';
+import { guarded, liveSession, sessionFor, verifyAuthenticateServerResponse, verifyWithSessionCert } from './auth.ts';
+import { makeRoomForNotification } from './retention.ts';
+import { safeText } from './safe-text.ts';
 import { sessionAllows, type SessionRecord } from './session.ts';
 import type { ProgressEvent } from './progress.ts';
 
@@ -202,10 +204,10 @@ export function getBoundProfilePackage(core: SmdpCore, body: unknown): GetBoundP
     }
 
     const outcome = core.db.tx((): BppOutcome => {
-      const order = session.orderId ? core.db.orders.get(session.orderId) : undefined;
-      const profile = order ? core.db.profiles.get(order.iccid) : undefined;
-      if (!order || !profile || order.closed || profile.orderId !== order.orderId || !DOWNLOADABLE_STATES.includes(profile.state))
+      const held = core.heldOrder(session);
+      if (!held || !DOWNLOADABLE_STATES.includes(held.profile.state))
         return { ok: false, error: new RspFunctionError(Status.MatchingIdRefused, 'the download order is no longer pending'), ccFailure: false };
+      const { order, profile } = held;
       if (core.now() > order.expiresAt)
         return { ok: false, error: new RspFunctionError(Status.DownloadOrderExpired, `the order expired ${new Date(order.expiresAt).toISOString()}`), ccFailure: false };
 
@@ -325,12 +327,42 @@ function operationsOf(ev: NotificationEvent): NotificationOperation[] {
   return ev.map((f) => OPERATION_OF[f]).filter((o): o is NotificationOperation => o !== undefined);
 }
 
+/**
+ * Largest notification kept with its bytes. A PIR or an OtherSignedNotification with its
+ * two certificates is 0.3-2 KB; anything larger is kept as size and digest only.
+ */
+export const MAX_STORED_NOTIFICATION = 4096;
+
+type NotificationFields = Omit<NotificationRecord, 'seq' | 'receivedAt' | 'raw' | 'rawBytes' | 'rawSha256'>;
+
+/**
+ * Store the outcome of one HandleNotification (inside tx): accepted ones with their bytes
+ * (up to MAX_STORED_NOTIFICATION), rejected ones without them and counted by reason in the
+ * meta record; the oldest give way beyond the retention cap.
+ */
+function storeNotification(core: SmdpCore, raw: Uint8Array, fields: NotificationFields): NotificationRecord {
+  makeRoomForNotification(core.db, core.options.retention);
+  const keepBytes = fields.accepted && raw.byteLength <= MAX_STORED_NOTIFICATION;
+  const r: NotificationRecord = {
+    ...fields,
+    ...(fields.detail !== undefined ? { detail: safeText(fields.detail, 300) } : {}),
+    seq: core.db.takeNotificationSeq(),
+    receivedAt: core.now(),
+    rawBytes: raw.byteLength,
+    rawSha256: toHex(sha256(raw)),
+    ...(keepBytes ? { raw: bytesToBase64(raw) } : {}),
+  };
+  core.db.notifications.put(notificationKey(r.seq), r);
+  const rejection = r.rejection;
+  if (rejection !== undefined) core.db.updateMeta((m) => ({ ...m, rejectedNotifications: { ...m.rejectedNotifications, [rejection]: (m.rejectedNotifications?.[rejection] ?? 0) + 1 } }));
+  return r;
+}
+
 /** Process one pending notification; the HTTP answer is always 204, the outcome is recorded. */
 export function handleNotification(core: SmdpCore, body: unknown): NotificationRecord {
   const req = parseHandleNotificationRequest(body);
   const raw = base64ToBytes(req.pendingNotification, 'pendingNotification');
   const pn = decodeField('pendingNotification', req.pendingNotification, PendingNotification);
-  const base = { receivedAt: core.now(), raw: bytesToBase64(raw) };
 
   if ('profileInstallationResult' in pn) {
     const pir = pn.profileInstallationResult;
@@ -339,10 +371,8 @@ export function handleNotification(core: SmdpCore, body: unknown): NotificationR
     const iccid = data.notificationMetadata.iccid ? iccidFromBytes(data.notificationMetadata.iccid) : undefined;
     const result: 'success' | 'error' = 'successResult' in data.finalResult ? 'success' : 'error';
     const rec = core.db.tx((): NotificationRecord => {
-      const record = (extra: Partial<NotificationRecord>): NotificationRecord => {
-        const r: NotificationRecord = {
-          ...base,
-          seq: core.db.takeNotificationSeq(),
+      const record = (extra: Partial<NotificationFields>): NotificationRecord =>
+        storeNotification(core, raw, {
           kind: 'profileInstallationResult',
           accepted: false,
           operations: operationsOf(data.notificationMetadata.profileManagementOperation),
@@ -351,35 +381,34 @@ export function handleNotification(core: SmdpCore, body: unknown): NotificationR
           ...(iccid !== undefined ? { iccid } : {}),
           ...('errorResult' in data.finalResult ? { bppCommandId: data.finalResult.errorResult.bppCommandId, errorReason: data.finalResult.errorResult.errorReason } : {}),
           ...extra,
-        };
-        core.db.notifications.put(notificationKey(r.seq), r);
-        return r;
-      };
-      const session = core.db.sessions.get(txid);
+        });
+      const session = liveSession(core, txid);
       if (!session || session.kind !== 'es9') return record({ rejection: 'unknownTransaction', detail: `no session ${txid}` });
-      if (!sessionAllows(session, 'handleNotification')) return record({ rejection: 'wrongState', detail: `session ${txid} is ${session.state}`, ...(session.eid ? { eid: session.eid } : {}) });
-      if (!verifyWithSessionCert(session, derOf(ProfileInstallationResultData, data), pir.euiccSignPIR))
-        return record({ rejection: 'badSignature', detail: 'euiccSignPIR does not verify', ...(session.eid ? { eid: session.eid } : {}) });
+      const eid = session.eid ? { eid: session.eid } : {};
+      if (!sessionAllows(session, 'handleNotification')) return record({ rejection: 'wrongState', detail: `session ${txid} is ${session.state}`, ...eid });
+      if (!verifyWithSessionCert(session, derOf(ProfileInstallationResultData, data), pir.euiccSignPIR)) return record({ rejection: 'badSignature', detail: 'euiccSignPIR does not verify', ...eid });
       if (iccid !== undefined && session.iccid !== undefined && iccid !== session.iccid)
-        return record({ rejection: 'iccidMismatch', detail: `PIR for ${iccid}, session downloaded ${session.iccid}`, ...(session.eid ? { eid: session.eid } : {}) });
-      const order = session.orderId ? core.db.orders.get(session.orderId) : undefined;
-      const profile = session.iccid ? core.db.profiles.get(session.iccid) : undefined;
-      if (profile && profile.state === 'Downloaded') core.transitionProfile(profile, result === 'success' ? 'installSuccess' : 'installFailure');
-      if (order && !order.closed) core.closeOrder(order, profile, false);
+        return record({ rejection: 'iccidMismatch', detail: `PIR for ${iccid}, session downloaded ${session.iccid}`, ...eid });
+      // the result belongs to this session; whether it may change the profile depends on
+      // whether the session's order still holds it (not after a cancel or a new order)
       if (session.bppKey) core.db.blobs.remove(session.bppKey);
       const { bppKey: _done, ...rest } = session;
       void _done;
       core.db.sessions.put(txid, { ...rest, state: 'completed', updatedAt: core.now() });
-      const r = record({ accepted: true, ...(session.eid ? { eid: session.eid } : {}) });
-      if (profile)
-        progressFor(
-          core,
-          profile,
-          session.eid,
-          'bppInstallation',
-          result === 'success' ? { status: 'Executed-Success' } : failedStatus(SMDP_STATUS.EuiccReturnedError, `installation failed: bppCommandId ${r.bppCommandId}, errorReason ${r.errorReason}`),
-          r.raw,
-        );
+      const held = core.heldOrder(session);
+      if (!held) return record({ rejection: 'notOrderOwner', detail: `the order of session ${txid} no longer holds profile ${session.iccid ?? '?'}`, ...eid });
+      const { order, profile } = held;
+      if (profile.state === 'Downloaded') core.transitionProfile(profile, result === 'success' ? 'installSuccess' : 'installFailure');
+      core.closeOrder(order, profile, false);
+      const r = record({ accepted: true, ...eid });
+      progressFor(
+        core,
+        profile,
+        session.eid,
+        'bppInstallation',
+        result === 'success' ? { status: 'Executed-Success' } : failedStatus(SMDP_STATUS.EuiccReturnedError, `installation failed: bppCommandId ${r.bppCommandId}, errorReason ${r.errorReason}`),
+        bytesToBase64(raw),
+      );
       return r;
     });
     core.log(rec.accepted ? 'info' : 'warn', `PIR ${rec.accepted ? 'accepted' : `rejected (${rec.rejection})`} for transaction ${txid}: ${result}`);
@@ -404,9 +433,12 @@ export function handleNotification(core: SmdpCore, body: unknown): NotificationR
     }
   }
   const rec = core.db.tx((): NotificationRecord => {
-    const r: NotificationRecord = {
-      ...base,
-      seq: core.db.takeNotificationSeq(),
+    const profile = iccid !== undefined ? core.db.profiles.get(iccid) : undefined;
+    if (rejection === undefined && !profile) {
+      rejection = 'unknownProfile';
+      detail = `ICCID ${iccid ?? '(none)'} is not in this inventory`;
+    }
+    const r = storeNotification(core, raw, {
       kind: 'otherSignedNotification',
       accepted: rejection === undefined,
       operations: operationsOf(o.tbsOtherNotification.profileManagementOperation),
@@ -414,10 +446,8 @@ export function handleNotification(core: SmdpCore, body: unknown): NotificationR
       ...(eid !== undefined ? { eid } : {}),
       ...(rejection !== undefined ? { rejection } : {}),
       ...(detail !== undefined ? { detail } : {}),
-    };
-    core.db.notifications.put(notificationKey(r.seq), r);
-    const profile = iccid !== undefined ? core.db.profiles.get(iccid) : undefined;
-    if (r.accepted && profile) progressFor(core, profile, eid, 'otherNotification', { status: 'Executed-Success' }, r.raw);
+    });
+    if (r.accepted && profile) progressFor(core, profile, eid, 'otherNotification', { status: 'Executed-Success' }, bytesToBase64(raw));
     return r;
   });
   core.log(rec.accepted ? 'info' : 'warn', `notification ${rec.operations.join('+')} for ${iccid ?? '?'} ${rec.accepted ? 'accepted' : `rejected (${rec.rejection})`}`);
@@ -430,32 +460,42 @@ export function handleNotification(core: SmdpCore, body: unknown): NotificationR
 /** Reasons after which the order is terminated (profile -> Error); the others leave it downloadable. */
 const FINAL_CANCEL_REASONS: readonly number[] = [CancelSessionReason.endUserRejection, CancelSessionReason.pprNotAllowed, CancelSessionReason.metadataMismatch];
 
-export function cancelSession(core: SmdpCore, body: unknown): void {
+/**
+ * CancelSession (5.6.5). A session bound to an eUICC (after AuthenticateClient) ends only
+ * with that eUICC's signed cancelSessionResponseOk (euiccCancelSessionSignature verified with
+ * the session's PK.EUICC, its transactionId and this SM-DP+'s OID). Before AuthenticateClient
+ * there is no eUICC key to verify with and no order attached: only the client that opened the
+ * session (same network address) may end it. Anything else is refused and changes nothing, so
+ * a request carrying only a victim's transactionId cannot cancel the victim's download.
+ */
+export function cancelSession(core: SmdpCore, body: unknown, ctx: { clientAddress: string }): void {
   const req = parseCancelSessionRequest(body);
   const session = sessionFor(core, req.transactionId, 'cancelSession');
   const csr = decodeField('cancelSessionResponse', req.cancelSessionResponse, CancelSessionResponse);
   let reason: number = CancelSessionReason.undefinedReason;
-  if ('cancelSessionResponseOk' in csr) {
+  if (session.euiccCertificate !== undefined) {
+    if (!('cancelSessionResponseOk' in csr))
+      throw new RspFunctionError(Status.EuiccSignatureInvalid, `session ${session.transactionId} is bound to an eUICC: only its signed cancelSessionResponse ends it (got cancelSessionResponseError ${csr.cancelSessionResponseError})`);
     const ok = csr.cancelSessionResponseOk;
     const signed = ok.euiccCancelSessionSigned;
-    if (session.euiccCertificate && !verifyWithSessionCert(session, derOf(EuiccCancelSessionSigned, signed), ok.euiccCancelSessionSignature))
-      throw new RspFunctionError(Status.EuiccSignatureInvalid, 'euiccCancelSessionSignature does not verify');
-    if (toUpperHex(signed.transactionId) !== session.transactionId) throw new RspFunctionError(Status.UnknownTransactionId, 'euiccCancelSessionSigned.transactionId is not the session\'s');
+    if (!verifyWithSessionCert(session, derOf(EuiccCancelSessionSigned, signed), ok.euiccCancelSessionSignature)) throw new RspFunctionError(Status.EuiccSignatureInvalid, 'euiccCancelSessionSignature does not verify');
+    if (toUpperHex(signed.transactionId) !== session.transactionId) throw new RspFunctionError(Status.UnknownTransactionId, "euiccCancelSessionSigned.transactionId is not the session's");
     if (signed.smdpOid !== core.credentials.smdpOid) throw new RspFunctionError(Status.InvalidSmdpOid, `smdpOid ${signed.smdpOid} is not ${core.credentials.smdpOid}`);
     reason = signed.reason;
-  }
-  const final = 'cancelSessionResponseOk' in csr && FINAL_CANCEL_REASONS.includes(reason);
+  } else if (session.clientAddress === undefined || session.clientAddress !== ctx.clientAddress)
+    throw new RspFunctionError(Status.EuiccSignatureInvalid, `session ${session.transactionId} has no eUICC yet: only the client that opened it may cancel it`);
+  else if ('cancelSessionResponseOk' in csr) reason = csr.cancelSessionResponseOk.euiccCancelSessionSigned.reason;
+  const final = session.euiccCertificate !== undefined && FINAL_CANCEL_REASONS.includes(reason);
   core.db.tx(() => {
     const s = core.db.sessions.get(session.transactionId)!;
     core.db.sessions.put(s.transactionId, { ...s, state: 'cancelled', cancelReason: reason, updatedAt: core.now() });
-    const order = s.orderId ? core.db.orders.get(s.orderId) : undefined;
-    const profile = order ? core.db.profiles.get(order.iccid) : undefined;
-    if (order && profile && profile.orderId === order.orderId && !order.closed) {
-      progressFor(core, profile, s.eid, 'sessionCancelled', failedStatus(SMDP_STATUS.EuiccReturnedError, `session cancelled: ${CancelSessionReason.describe(reason)}`));
-      if (final && (profile.state === 'Released' || profile.state === 'Downloaded')) {
-        const p = core.transitionProfile(profile, 'sessionAborted');
-        core.closeOrder(order, p, false);
-      }
+    const held = core.heldOrder(s);
+    if (!held) return;
+    const { order, profile } = held;
+    progressFor(core, profile, s.eid, 'sessionCancelled', failedStatus(SMDP_STATUS.EuiccReturnedError, `session cancelled: ${CancelSessionReason.describe(reason)}`));
+    if (final && (profile.state === 'Released' || profile.state === 'Downloaded')) {
+      const p = core.transitionProfile(profile, 'sessionAborted');
+      core.closeOrder(order, p, false);
     }
   });
   core.log('info', `session ${session.transactionId} cancelled (${CancelSessionReason.describe(reason)})`);

@@ -2,6 +2,9 @@
 // callbacks to the operator, SGP.22 5.3.5) and by `bridgelab smdp order` (ES2+ requests,
 // 5.3.1-5.3.2): one request with the RSP headers (6.5.1: Content-Type application/json,
 // X-Admin-Protocol gsma/rsp/v2.x.y), optional trust anchors, SNI name and client certificate.
+// The peer is not trusted with memory or time: a reply over maxResponseBytes (declared or
+// streamed) or not complete within timeoutMs is an HttpClientError and the connection is
+// destroyed.
 import http from 'node:http';
 import https from 'node:https';
 import { SmdpError } from './errors.ts';
@@ -16,9 +19,17 @@ export interface PostJsonOptions {
   /** client certificate and key (PEM) for mutual TLS */
   cert?: string;
   key?: string;
+  /** the whole exchange, connection to last byte (default 30 s) */
   timeoutMs?: number;
+  /** largest reply body (default 1 MiB) */
+  maxResponseBytes?: number;
+  /** local address to connect from (tests of per-client behaviour on loopback) */
+  localAddress?: string;
   headers?: Record<string, string>;
 }
+
+export const DEFAULT_JSON_TIMEOUT_MS = 30_000;
+export const DEFAULT_JSON_MAX_RESPONSE_BYTES = 1 << 20;
 
 export interface JsonReply {
   status: number;
@@ -33,6 +44,7 @@ export class HttpClientError extends SmdpError {
   override readonly name = 'HttpClientError';
   constructor(
     message: string,
+    /** the socket error code, or ETIMEDOUT / ETOOLARGE for the limits above */
     readonly code?: string,
   ) {
     super(message);
@@ -64,18 +76,46 @@ export function requestJson(method: string, url: string, body: unknown, opts: Po
     'X-Admin-Protocol': ADMIN_PROTOCOL,
     ...opts.headers,
   };
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_JSON_TIMEOUT_MS;
+  const maxBytes = opts.maxResponseBytes ?? DEFAULT_JSON_MAX_RESPONSE_BYTES;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (f: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      f();
+    };
+    const fail = (e: HttpClientError): void => {
+      settle(() => reject(e));
+      req?.destroy();
+    };
     const onResponse = (res: http.IncomingMessage): void => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let received = 0;
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) return fail(new HttpClientError(`the reply from ${url} declares ${declared} bytes, over the ${maxBytes}-byte limit`, 'ETOOLARGE'));
+      res.on('data', (c: Buffer) => {
+        received += c.byteLength;
+        if (received > maxBytes) return fail(new HttpClientError(`the reply from ${url} exceeds ${maxBytes} bytes`, 'ETOOLARGE'));
+        chunks.push(c);
+      });
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parseBody(text) });
+        settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parseBody(text) }));
       });
-      res.on('error', (e) => reject(new HttpClientError(`reading the reply from ${url}: ${e.message}`)));
+      res.on('error', (e) => fail(new HttpClientError(`reading the reply from ${url}: ${e.message}`)));
     };
-    const common = { method, hostname: u.hostname, port: u.port || undefined, path: `${u.pathname}${u.search}`, headers, timeout: opts.timeoutMs ?? 30_000 };
-    const req =
+    const common = {
+      method,
+      hostname: u.hostname,
+      port: u.port || undefined,
+      path: `${u.pathname}${u.search}`,
+      headers,
+      timeout: timeoutMs,
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
+    };
+    const req: http.ClientRequest | undefined =
       u.protocol === 'https:'
         ? https.request(
             {
@@ -92,12 +132,13 @@ export function requestJson(method: string, url: string, body: unknown, opts: Po
         : u.protocol === 'http:'
           ? http.request({ ...common, agent: false }, onResponse)
           : undefined;
+    const deadline = setTimeout(() => fail(new HttpClientError(`no complete reply from ${url} within ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs);
     if (!req) {
-      reject(new HttpClientError(`unsupported URL scheme '${u.protocol}' in ${url}`));
+      fail(new HttpClientError(`unsupported URL scheme '${u.protocol}' in ${url}`));
       return;
     }
-    req.on('timeout', () => req.destroy(new HttpClientError(`timeout after ${opts.timeoutMs ?? 30_000} ms posting to ${url}`, 'ETIMEDOUT')));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof HttpClientError ? e : new HttpClientError(`${method} ${url}: ${e.message}`, e.code)));
+    req.on('timeout', () => fail(new HttpClientError(`no data from ${url} for ${timeoutMs} ms`, 'ETIMEDOUT')));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(e instanceof HttpClientError ? e : new HttpClientError(`${method} ${url}: ${e.message}`, e.code)));
     req.end(payload);
   });
 }

@@ -28,11 +28,12 @@ export const PROFILE_TRANSITIONS: Readonly<Record<ProfileState, Partial<Record<P
   Linked: { confirmOrder: 'Confirmed', confirmOrderAndRelease: 'Released', cancelOrderAvailable: 'Available', cancelOrderUnavailable: 'Unavailable' },
   Confirmed: { releaseProfile: 'Released', cancelOrderAvailable: 'Available', cancelOrderUnavailable: 'Unavailable' },
   Released: { bppDownloaded: 'Downloaded', sessionAborted: 'Error', cancelOrderAvailable: 'Available', cancelOrderUnavailable: 'Unavailable' },
+  // A downloaded BPP may be installed on its eUICC whatever the SM-DP+ hears later: the
+  // ICCID must never go to a second eUICC, so a cancelled order leaves it Unavailable.
   Downloaded: {
     installSuccess: 'Installed',
     installFailure: 'Error',
     sessionAborted: 'Error',
-    cancelOrderAvailable: 'Available',
     cancelOrderUnavailable: 'Unavailable',
   },
   Installed: {},

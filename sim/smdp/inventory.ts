@@ -77,13 +77,19 @@ export function imsiFor(batch: string, serial: number): string {
   return `00101${batch.slice(0, 3)}${String(serial % 10_000_000).padStart(7, '0')}`;
 }
 
-/** Create inventory entries (inside db.tx). */
-export function addInventory(db: SmdpDb, templates: ReadonlyMap<string, ProfileTemplate>, specs: readonly InventorySpec[], now: number): ProfileRecord[] {
+/** Check inventory specs against the templates; returns how many entries they create. */
+export function checkInventory(templates: ReadonlyMap<string, ProfileTemplate>, specs: readonly InventorySpec[]): number {
   for (const spec of specs) {
     if (!templates.has(spec.template)) throw new SmdpConfigError(`unknown profile template '${spec.template}' (known: ${[...templates.keys()].join(', ')})`);
     if (spec.count !== undefined && (!Number.isInteger(spec.count) || spec.count < 1 || spec.count > 100_000)) throw new SmdpConfigError(`inventory count must be 1..100000, got ${spec.count}`);
     if (spec.metadata) validateMetadata(spec.metadata);
   }
+  return specs.reduce((n, s) => n + (s.count ?? 1), 0);
+}
+
+/** Create inventory entries (inside db.tx). */
+export function addInventory(db: SmdpDb, templates: ReadonlyMap<string, ProfileTemplate>, specs: readonly InventorySpec[], now: number): ProfileRecord[] {
+  checkInventory(templates, specs);
   return db.tx(() => {
     const batch = db.meta().batch;
     const created: ProfileRecord[] = [];

@@ -3,35 +3,53 @@
 // 2.5.4): ICCID, service provider name, profile name, class, icon, profile owner and
 // notificationConfigurationInfo (install/enable/disable/delete notifications to this
 // SM-DP+) and Profile Policy Rules. Defaults come from the template profile; every value can be set per entry.
+import { z } from 'zod';
 import { StoreMetadataRequest } from '../rsp/es8p.ts';
 import type { NotificationEvent } from '../rsp/common.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
 import { base64ToBytes, JsonFieldError } from '../rsp/json.ts';
 import { hexToBytes, HexError } from '../bytes.ts';
 import { SmdpConfigError } from './errors.ts';
-import type { NotificationOperation } from './db.ts';
 
 export type ProfileClassName = 'test' | 'provisioning' | 'operational';
 
-/** Per-entry metadata settings (JSON-friendly: icon as base64, mccMnc/gids as hex). */
-export interface MetadataOverrides {
-  serviceProviderName?: string;
-  profileName?: string;
-  profileClass?: ProfileClassName;
-  iconType?: 'jpg' | 'png';
+/** Profile management operations of notifications (SGP.22 NotificationEvent bits). */
+export const NOTIFICATION_OPERATIONS = ['install', 'enable', 'disable', 'delete'] as const;
+export type NotificationOperation = (typeof NOTIFICATION_OPERATIONS)[number];
+
+/**
+ * Per-entry metadata settings (JSON-friendly: icon as base64, mccMnc/gids as hex), as a
+ * schema for the types; validateMetadata adds the size and encoding rules.
+ */
+const MetadataShape = z.strictObject({
+  serviceProviderName: z.string().optional(),
+  profileName: z.string().optional(),
+  profileClass: z.enum(['test', 'provisioning', 'operational']).optional(),
+  iconType: z.enum(['jpg', 'png']).optional(),
   /** base64, at most 1024 bytes */
-  icon?: string;
+  icon: z.string().optional(),
   /** operations announced in notificationConfigurationInfo; [] leaves it out */
-  notificationOperations?: NotificationOperation[];
+  notificationOperations: z.array(z.enum(NOTIFICATION_OPERATIONS)).optional(),
   /** notificationAddress (default: this SM-DP+'s address) */
-  notificationAddress?: string;
-  profileOwner?: { mccMnc: string; gid1?: string; gid2?: string };
+  notificationAddress: z.string().max(1024).optional(),
+  profileOwner: z.strictObject({ mccMnc: z.string(), gid1: z.string().optional(), gid2: z.string().optional() }).optional(),
   /**
    * Profile Policy Rules (SGP.22 2.9.2): ppr1 = disabling not allowed, ppr2 = deletion not
    * allowed. The eUICC accepts them only when its RAT allows them for the profileOwner.
    */
-  profilePolicyRules?: ('ppr1' | 'ppr2')[];
-}
+  profilePolicyRules: z.array(z.enum(['ppr1', 'ppr2'])).optional(),
+});
+export type MetadataOverrides = z.infer<typeof MetadataShape>;
+
+/** The metadata of an inventory record: shape and rules (validateMetadata). */
+export const MetadataOverridesSchema = MetadataShape.superRefine((m, ctx) => {
+  try {
+    validateMetadata(m);
+  } catch (e) {
+    if (!(e instanceof SmdpConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.message });
+  }
+});
 
 export const DEFAULT_NOTIFICATION_OPERATIONS: readonly NotificationOperation[] = ['install', 'enable', 'disable', 'delete'];
 

@@ -177,7 +177,7 @@ describe('HTTP-level switches', () => {
     await server.control.set({ malformedJson: true });
     const r = await client.initiateAuthentication(new TestEuicc().initiateAuthenticationBody(server.address));
     expect(r.status).toBe(200);
-    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.headers['content-type']).toBe('application/json;charset=UTF-8');
     expect(() => JSON.parse(r.text) as unknown).toThrow(SyntaxError);
   });
 });

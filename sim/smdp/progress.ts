@@ -2,7 +2,9 @@
 // download order progresses. JSON body as sim/rsp/json.ts HandleDownloadProgressInfoRequestJson
 // (header, eid, iccid, profileType, timestamp, notificationPointId, notificationPointStatus,
 // resultData). Calls are queued and sent in order, one at a time; each outcome is kept for
-// inspection and a failed delivery is logged, never retried.
+// inspection (the last MAX_KEPT) and a failed delivery is logged, never retried. At most
+// MAX_QUEUED calls wait: beyond that (a slow operator under a flood of notifications) new
+// ones are dropped and counted, so the queue cannot grow without bound.
 import { randomUUID } from 'node:crypto';
 import type { FunctionExecutionStatus, HandleDownloadProgressInfoRequestJson } from '../rsp/json.ts';
 import { ES2P_PATHS } from '../rsp/json.ts';
@@ -39,9 +41,17 @@ export interface ProgressDelivery {
   outcome: { status: number } | { error: string };
 }
 
+/** outcomes kept for inspection */
+const MAX_KEPT = 1000;
+/** calls waiting to be sent */
+const MAX_QUEUED = 1000;
+
 export class ProgressNotifier {
   readonly deliveries: ProgressDelivery[] = [];
+  /** calls dropped because MAX_QUEUED were waiting */
+  dropped = 0;
   #queue: Promise<void> = Promise.resolve();
+  #waiting = 0;
 
   constructor(
     private readonly url: string | undefined,
@@ -65,17 +75,30 @@ export class ProgressNotifier {
     };
     if (e.eid !== undefined) body.eid = e.eid;
     if (e.resultData !== undefined) body.resultData = e.resultData;
+    if (this.#waiting >= MAX_QUEUED) {
+      this.dropped++;
+      if (Number.isInteger(Math.log10(this.dropped))) this.warn(`handleDownloadProgressInfo: ${MAX_QUEUED} calls waiting for ${target}; ${this.dropped} dropped so far`);
+      return;
+    }
+    this.#waiting++;
     this.#queue = this.#queue.then(async () => {
       try {
         const reply = await postJson(target, body, this.tls);
-        this.deliveries.push({ body, url: target, outcome: { status: reply.status } });
+        this.#keep({ body, url: target, outcome: { status: reply.status } });
         if (reply.status !== 204 && reply.status !== 200) this.warn(`handleDownloadProgressInfo to ${target}: HTTP ${reply.status}`);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        this.deliveries.push({ body, url: target, outcome: { error: message } });
+        this.#keep({ body, url: target, outcome: { error: message } });
         this.warn(`handleDownloadProgressInfo to ${target} failed: ${message}`);
+      } finally {
+        this.#waiting--;
       }
     });
+  }
+
+  #keep(d: ProgressDelivery): void {
+    this.deliveries.push(d);
+    if (this.deliveries.length > MAX_KEPT) this.deliveries.splice(0, this.deliveries.length - MAX_KEPT);
   }
 
   /** Resolves when every queued call has been attempted. */

@@ -20,7 +20,7 @@ let operator: OperatorIdentity;
 beforeEach(async () => {
   dir = tempDir();
   server = await startTestSmdp(dir, { segmentSize: 1200 });
-  operator = await operatorIdentity();
+  operator = operatorIdentity(server);
 });
 
 afterEach(async () => {
@@ -157,7 +157,7 @@ describe('full download flow', () => {
     const client = new RspClient(server);
     const r = await client.initiateAuthentication(new TestEuicc().initiateAuthenticationBody(server.address));
     expect(r.status).toBe(200);
-    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.headers['content-type']).toBe('application/json;charset=UTF-8');
     expect(r.headers['x-admin-protocol']).toBe('gsma/rsp/v2.2.0');
     expect(r.body.transactionId).toMatch(/^[0-9A-F]{32}$/);
   });

@@ -10,7 +10,7 @@ import { ES2P_PATHS } from '../rsp/json.ts';
 import { loadKeyPair } from '../../certs/store.ts';
 import { toHex } from '../bytes.ts';
 import type { SmdpServer } from './server.ts';
-import { SmdpCredentials, ensureTlsIdentity } from './credentials.ts';
+import { SmdpCredentials, prepareTlsIdentity } from './credentials.ts';
 import { postJson } from './https-json.ts';
 import { TestEuicc } from './testing/euicc-sim.ts';
 import { RspClient, codeOf, download } from './testing/client.ts';
@@ -77,7 +77,7 @@ describe('TLS', () => {
     const tlsKeyBody = tlsKey.split('\n')[1]!;
     for (const secret of [tlsKeyBody, toHex(loadKeyPair('DPauth_NIST').privateKey), toHex(loadKeyPair('DPpb_NIST').privateKey), 'PRIVATE KEY', 'cc-secret']) expect(log).not.toContain(secret);
     const creds = new SmdpCredentials();
-    const id = await ensureTlsIdentity(dir, server.hostname);
+    const id = (await prepareTlsIdentity(dir, server.hostname)).identity;
     for (const text of [inspect(creds, { depth: 5 }), JSON.stringify(creds.forCurve('P-256')), inspect(id), JSON.stringify(id)]) {
       expect(text).not.toContain(toHex(loadKeyPair('DPauth_NIST').privateKey));
       expect(text).not.toContain(tlsKeyBody);

@@ -18,6 +18,14 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(p, 'utf8')).toBe('{"a":2}');
     expect(readdirSync(join(dir, 'sub'))).toEqual(['state.json']);
     expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'sub')).mode & 0o777).toBe(0o700);
+  });
+
+  it('directories it creates for a file others may read keep the default mode', () => {
+    const p = join(dir, 'report', 'summary.json');
+    writeFileAtomic(p, '{}', 0o644);
+    expect(statSync(p).mode & 0o777).toBe(0o644);
+    expect(statSync(join(dir, 'report')).mode & 0o077).not.toBe(0);
   });
 
   it('keeps the old content when the write fails', () => {

@@ -2,14 +2,15 @@
 // (eUICC state, SM-DP+ database, reports): write a temporary file in the same
 // directory, fsync it, rename it over the target, fsync the directory. A reader
 // (or a process restarted after SIGKILL) sees either the old or the new content,
-// never a half-written file.
+// never a half-written file. Directories it has to create get the owner-only mode 0700
+// when the file is owner-only (state, keys), the default mode otherwise (reports).
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o600): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: (mode & 0o077) === 0 ? 0o700 : 0o777 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {

@@ -1,7 +1,8 @@
 // Test fixtures for the SM-DP+ tests (SGP.22 5.3 ES2+ / 5.6 ES9+ over loopback HTTPS): a
-// server in a fresh temporary data dir on an ephemeral port, an ES2+ operator client
-// certificate minted from the SGP.26 CI (mutual TLS), and a plain-HTTP operator endpoint
-// that records ES2+.HandleDownloadProgressInfo callbacks.
+// server in a fresh temporary data dir on an ephemeral port, ES2+ client identities (the
+// data dir's operator client certificate, or one minted from the SGP.26 CI for the test-CA
+// mode) with the matching request header, and a plain-HTTP operator endpoint that records
+// ES2+.HandleDownloadProgressInfo callbacks.
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { issueTls } from '../../../certs/issue.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../server.ts';
 import { postJson, type JsonReply } from '../https-json.ts';
+import { localClientIdentity, LOCAL_OPERATOR_NAME } from '../es2-auth.ts';
 
 export function tempDir(prefix = 'bridgelab-smdp-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -29,9 +31,16 @@ export interface OperatorIdentity {
   key: string;
 }
 
-/** A client certificate chained to the SGP.26 CI, for ES2+ mutual TLS. */
-export async function operatorIdentity(): Promise<OperatorIdentity> {
-  const issued = await issueTls({ host: 'operator.example.com', curve: 'P-256' });
+/** The client certificate of the server's data-dir operator CA (what `bridgelab smdp order` uses). */
+export function operatorIdentity(server: Pick<SmdpServer, 'dataDir'>): OperatorIdentity {
+  const id = localClientIdentity(server.dataDir);
+  if (!id) throw new Error(`no ES2+ client identity in ${server.dataDir}/es2`);
+  return { cert: id.cert, key: id.key };
+}
+
+/** A client certificate chained to the SGP.26 CI (accepted only with `es2TestCa`), named `host`. */
+export async function sgp26ClientIdentity(host = 'operator.example.com'): Promise<OperatorIdentity> {
+  const issued = await issueTls({ host, curve: 'P-256' });
   return { cert: issued.pem, key: issued.keyPem };
 }
 
@@ -44,7 +53,12 @@ export function es2Post(server: SmdpServer, path: string, body: unknown, identit
   });
 }
 
-export const ES2_HEADER = { functionRequesterIdentifier: 'bridgelab-operator', functionCallIdentifier: 'call-1' };
+/** An ES2+ request header for `requester` (default the data dir's local operator). */
+export function es2Header(requester: string = LOCAL_OPERATOR_NAME): { functionRequesterIdentifier: string; functionCallIdentifier: string } {
+  return { functionRequesterIdentifier: requester, functionCallIdentifier: 'call-1' };
+}
+
+export const ES2_HEADER = es2Header();
 
 export interface OperatorEndpoint {
   url: string;
