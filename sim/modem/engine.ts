@@ -669,7 +669,7 @@ export class ModemEngine {
     if (swOf(r) >> 8 === 0x91 && this.personality.lifecycle.proactive === 'mt') {
       const epoch = this.epoch;
       result.after = () => {
-        this.runProactiveSession(epoch).catch((err: unknown) => {
+        this.runProactiveSession(epoch, swOf(r)).catch((err: unknown) => {
           if (!(err instanceof ModemClosedError)) this.note(`proactive session failed: ${(err as Error).message}`);
         });
       };
@@ -914,11 +914,11 @@ export class ModemEngine {
    * on the basic channel, TERMINAL RESPONSE 'command performed', until the card has no
    * more; a REFRESH then gets the personality's lifecycle.onRefresh.
    */
-  private async runProactiveSession(epoch: number): Promise<void> {
+  private async runProactiveSession(epoch: number, firstSw: number): Promise<void> {
     if (this.proactiveRunning) return;
     this.proactiveRunning = true;
     try {
-      let sw = 0x9100;
+      let sw = firstSw;
       for (let guard = 0; guard < 8 && sw >> 8 === 0x91 && epoch === this.epoch && !this.closed; guard++) {
         const fetched = await this.link.transmit(Uint8Array.of(0x80, 0x12, 0x00, 0x00, sw & 0xff));
         if (swOf(fetched) !== 0x9000) {
