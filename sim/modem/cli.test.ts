@@ -95,7 +95,7 @@ describe.skipIf(!findSocat())('bridgelab modem --pty (needs socat, Debian packag
         void exited.then((c) => rej(new Error(`exited ${c} before printing the path: ${err}`)));
       });
       expect(path).toBe(link);
-      expect(await talk(path, ['ATE0', 'AT+CGMM'])).toEqual(['ATE0\r\r\nOK\r\n', '\r\nFM350-GL\r\n\r\nOK\r\n']);
+      expect(await talk(path, ['ATE0', 'AT+CGMM'])).toEqual(['\r\nOK\r\n', '\r\nFM350-GL\r\n\r\nOK\r\n']) // the FM350-GL does not echo (lpac issue 209);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(err).toMatch(/stopped \(SIGTERM\)/);
