@@ -129,7 +129,7 @@ async function openTe(path: string): Promise<{ port: SerialPort; at: AtClient }>
   return { port, at };
 }
 
-/** What a bridge does first (lpac's chip info, REFERENCE.md 4) and a few more: raw answers, '(silent)' for none. */
+/** What a bridge does first (lpac's chip info sequence, lpac driver/apdu/at.c) and a few more: raw answers, '(silent)' for none. */
 async function bridgeTranscript(path: string, iccidCommands: string[]): Promise<string[]> {
   const { port, at } = await openTe(path);
   const out: string[] = [];

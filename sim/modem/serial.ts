@@ -1,4 +1,4 @@
-// Serial endpoints for the virtual modem (REFERENCE.md 6 "serialport"):
+// Serial endpoints for the virtual modem (node-serialport bindings; socat PTYs):
 // (a) in-process: @serialport/binding-mock cannot answer writes, so the port binding is
 //     wrapped: bytes the TE writes go to the modem, the modem's bytes are emitted to the
 //     TE's SerialPort with emitData;
