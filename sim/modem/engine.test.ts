@@ -647,8 +647,10 @@ describe('knobs of the sourced quirks', () => {
     expect(await rig.cmd(`AT+CSIM=22,"${STORE_DATA}"`)).toBe(ok('+CSIM: 4,"6100"'));
     const before = rig.card.apdus.length;
     for (let i = 0; i < 3; i++) expect(await rig.cmd('AT+CSIM=10,"01C0000000"')).toBe(ok('+CSIM: 4,"6100"'));
-    expect(await rig.cmd('AT+CGLA=1,10,"01C0000000"')).toBe(ERROR); // no CCHO session: unknown session
     expect(rig.card.apdus.length).toBe(before);
+    // +CGLA is not affected (the log shows +CSIM only)
+    expect(await rig.cmd(CCHO)).toBe(ok('+CCHO: 2'));
+    expect(await rig.cmd('AT+CGLA=2,10,"02C0000000"')).toBe(ok('+CGLA: 4,"6985"'));
     const r = await rig.cmd('AT+CSIM=10,"01C00000FF"');
     expect(r).toBe(ok(`+CSIM: 514,"${Buffer.from(big.subarray(0, 255)).toString('hex').toUpperCase()}612D"`));
     // the baseline passes P3=00 to the card

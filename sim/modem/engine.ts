@@ -656,7 +656,7 @@ export class ModemEngine {
     });
   }
 
-  /** GET RESPONSE asking for 256 bytes answered 6100 without the card (personality getResponseLe00 'loop6100'). */
+  /** GET RESPONSE through +CSIM asking for 256 bytes answered 6100 without the card (personality getResponseLe00 'loop6100'). */
   private getResponseLoop(apdu: Uint8Array, name: string): CmdResult | undefined {
     if (this.personality.getResponseLe00 !== 'loop6100' || apdu[1] !== 0xc0 || apdu.length !== 5 || apdu[4] !== 0) return undefined;
     this.note('GET RESPONSE with P3=00 answered 6100 by the MT (personality: 6100 loop)');
@@ -751,8 +751,6 @@ export class ModemEngine {
     return this.withSim(async () => {
       const s = this.sessions.get(key);
       if (!s) return { error: this.personality.errors.unknownSession };
-      const looped = this.getResponseLoop(apdu, '+CGLA');
-      if (looped) return looped;
       if (this.spurious(apdu, s.channel, 'cgla')) return { error: this.personality.spuriousErrors.error };
       if (this.personality.cglaSetsChannelInCla) apdu[0] = claForChannel(apdu[0] as number, s.channel);
       return this.apduResult('+CGLA', await this.transmitForTe(apdu));

@@ -108,9 +108,10 @@ export interface Personality {
   csimStatusOnLogicalChannelFails: boolean;
   getResponse: GetResponseMode;
   /**
-   * A GET RESPONSE (INS C0) with P3 = 00 (256 bytes) sent by the TE: passed to the card
-   * ('card'), or answered 6100 with no data without reaching the card ('loop6100'), so a
-   * TE that keeps asking for 256 bytes loops for ever.
+   * A GET RESPONSE (INS C0) with P3 = 00 (256 bytes) sent by the TE through +CSIM: passed
+   * to the card ('card'), or answered 6100 with no data without reaching the card
+   * ('loop6100'), so a TE that keeps asking for 256 bytes loops for ever. (+CGLA is not
+   * affected: the public log shows +CSIM only.)
    */
   getResponseLe00: 'card' | 'loop6100';
   /** +CSIM APDUs other than TERMINAL CAPABILITY (80 AA) fail with errors.terminalCapabilityMissing until the TE sent one since the last card reset */
