@@ -283,3 +283,50 @@ describe('ES10a: GetEuiccConfiguredAddresses / SetDefaultDpAddress (5.7.3-5.7.4)
     expect(decode(EuiccConfiguredAddressesResponse, await r.lpa.es10(hx('BF3C00')))).toEqual({ defaultDpAddress: 'factory.example.com', rootDsAddress: 'ds.example.com' });
   });
 });
+
+describe('the card after a profile change (SGP.22 5.7.16 refreshFlag, ETSI TS 102 223 6.4.7 REFRESH)', () => {
+  const enableCmd = (iccid: string, refresh: boolean): Uint8Array =>
+    encodeRaw(0xbf31, new Uint8Array([...encodeRaw(0xa0, encodeRaw(0x5a, iccidToBytes(iccid))), ...encodeRaw(0x81, Uint8Array.of(refresh ? 0xff : 0x00))]));
+  const enableRaw = async (iccid: string, refresh: boolean): Promise<{ result: number; sw: number }> => {
+    const x = await r.lpa.es10Raw(enableCmd(iccid, refresh));
+    return { result: decode(EnableProfileResponse, x.data).enableResult, sw: x.sw };
+  };
+  const card = async (hex: string): Promise<string> => toHex(await r.euicc.transmit(hx(hex))).toUpperCase();
+
+  it('proactiveRefresh: an enable with refreshFlag answers 910B and leaves the REFRESH for FETCH; a second enable during the proactive session is catBusy (5); after TERMINAL RESPONSE it goes through', async () => {
+    r = await rig({ card: { profileChange: { proactiveRefresh: true } } });
+    await install(r, A);
+    await install(r, B);
+    expect(await enableRaw(A, true)).toEqual({ result: 0, sw: 0x910b });
+    expect(r.euicc.card.proactiveSessionPending).toBe(true);
+    expect(await enableRaw(B, true)).toEqual({ result: 5, sw: 0x910b });
+    expect(r.euicc.state.enabledProfile()?.iccid).toBe(A);
+    expect(await card('801200000B')).toBe('D0098103010109820281829000');
+    expect(await enableRaw(B, true)).toEqual({ result: 5, sw: 0x9000 }); // fetched but not answered: still busy
+    expect(await card('801400000C810301010982028281830100')).toBe('9000');
+    expect(await enableRaw(B, false)).toEqual({ result: 0, sw: 0x9000 }); // no refreshFlag: no REFRESH
+    expect(r.euicc.card.proactiveSessionPending).toBe(false);
+    expect(r.euicc.state.enabledProfile()?.iccid).toBe(B);
+  });
+
+  it('es10BlockedUntilReset: after an enable (with or without refreshFlag) every ES10 command answers 6985 until the card is reset', async () => {
+    r = await rig({ card: { profileChange: { es10BlockedUntilReset: true } } });
+    await install(r, A);
+    expect(await enableRaw(A, false)).toEqual({ result: 0, sw: 0x9000 });
+    expect((await r.lpa.es10Raw(hx('BF2D00'))).sw).toBe(0x6985);
+    expect((await r.lpa.es10Raw(hx('BF2800'))).sw).toBe(0x6985);
+    await r.euicc.reset();
+    await r.lpa.open();
+    expect(profilesInfo(await r.lpa.es10(hx('BF2D00'))).map((p) => p.profileState)).toEqual([1]);
+    // a disable blocks it again
+    expect(decode(DisableProfileResponse, (await r.lpa.es10Raw(encodeRaw(0xbf32, new Uint8Array([...encodeRaw(0xa0, encodeRaw(0x5a, iccidToBytes(A))), ...encodeRaw(0x81, Uint8Array.of(0xff))])))).data)).toEqual({ disableResult: 0 });
+    expect((await r.lpa.es10Raw(hx('BF2D00'))).sw).toBe(0x6985);
+  });
+
+  it('the default card (both off) keeps answering ES10 after an enable with refreshFlag', async () => {
+    r = await rig();
+    await install(r, A);
+    expect(await enableRaw(A, true)).toEqual({ result: 0, sw: 0x9000 });
+    expect((await r.lpa.es10Raw(hx('BF2D00'))).sw).toBe(0x9000);
+  });
+});

@@ -10,14 +10,17 @@
 //   a sequence of tags -> profileInfoListError incorrectInputValues (1). A search that
 //   matches nothing -> an empty list.
 // - Enable/Disable check order: iccidOrAidNotFound 1 -> profileNotIn...State 2 ->
-//   disallowedByPolicy 3 -> catBusy 5 (fault switch, whatever refreshFlag says).
+//   disallowedByPolicy 3 -> catBusy 5 (the fault switch, or a proactive session of the
+//   card still open: a REFRESH fetched but not answered, ETSI TS 102 223 6.3), whatever
+//   refreshFlag says.
 //   EnableProfile refuses (3) when the currently enabled profile has PPR1, since
 //   enabling another profile would disable it. wrongProfileReenabling (4) is not produced.
 // - Enabling disables the enabled profile first: its disable notifications get the
 //   lower sequence numbers, then the enable notifications of the target.
-// - refreshFlag true: a 'refresh' event (mode eUICC Profile State Change) is emitted
-//   for the modem/suites; no proactive command (91xx) is raised on the card. The file
-//   system the card shows follows the enabled profile at once in both cases.
+// - refreshFlag true: a 'refresh' event (mode eUICC Profile State Change) is emitted; the
+//   card layer raises the REFRESH proactive command (91xx, FETCH) and/or refuses ES10
+//   until reset when its profileChange options say so (card/card.ts). The file system
+//   the card shows follows the enabled profile at once in both cases.
 // - eUICCMemoryReset generates no notifications (SGP.22 5.7.19) and keeps pending
 //   ones; deleteOperationalProfiles / deleteFieldLoadedTestProfiles delete enabled
 //   profiles too, whatever their PPRs; nothingToDelete (1) when no profile matched and
@@ -162,7 +165,14 @@ function commit(ctx: EuiccContext, notifications: readonly StoredNotification[],
   emitNotificationEvents(ctx, notifications);
 }
 
-export function enableProfile(env: Es10Env, command: Uint8Array): Uint8Array {
+/** What Enable/Disable learn of the card: is a proactive session (e.g. an unanswered REFRESH) still open? */
+export type ProfileSwitchEnv = Es10Env & { readonly proactiveSessionPending?: () => boolean };
+
+function catBusy(env: ProfileSwitchEnv): boolean {
+  return env.ctx.faults.catBusy || (env.proactiveSessionPending?.() ?? false);
+}
+
+export function enableProfile(env: ProfileSwitchEnv, command: Uint8Array): Uint8Array {
   const { ctx } = env;
   const req = decodeRequest(EnableProfileRequest, command);
   const result = (enableResult: number) => encode(EnableProfileResponse, { enableResult });
@@ -171,7 +181,7 @@ export function enableProfile(env: Es10Env, command: Uint8Array): Uint8Array {
   if (target.enabled) return result(2);
   const current = ctx.enabledProfile();
   if (current?.policyRules.includes('ppr1')) return result(3);
-  if (ctx.faults.catBusy) return result(5);
+  if (catBusy(env)) return result(5);
   const notes: StoredNotification[] = [];
   if (current) {
     current.enabled = false;
@@ -187,7 +197,7 @@ export function enableProfile(env: Es10Env, command: Uint8Array): Uint8Array {
   return result(0);
 }
 
-export function disableProfile(env: Es10Env, command: Uint8Array): Uint8Array {
+export function disableProfile(env: ProfileSwitchEnv, command: Uint8Array): Uint8Array {
   const { ctx } = env;
   const req = decodeRequest(DisableProfileRequest, command);
   const result = (disableResult: number) => encode(DisableProfileResponse, { disableResult });
@@ -195,7 +205,7 @@ export function disableProfile(env: Es10Env, command: Uint8Array): Uint8Array {
   if (!target) return result(1);
   if (!target.enabled) return result(2);
   if (target.policyRules.includes('ppr1')) return result(3);
-  if (ctx.faults.catBusy) return result(5);
+  if (catBusy(env)) return result(5);
   target.enabled = false;
   const notes = addProfileNotifications(ctx, target, 'disable');
   commit(ctx, notes, () => {

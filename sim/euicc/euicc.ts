@@ -14,7 +14,8 @@ import { hexToBytes } from '../bytes.ts';
 import { Card } from './card/card.ts';
 import { ECASD_AID, FciOnlyApplet } from './card/applet.ts';
 import type { CardProfileView } from './card/filesystem.ts';
-import { EuiccContext, type Es10Env } from './context.ts';
+import { EuiccContext } from './context.ts';
+import type { ProfileSwitchEnv } from './es10c.ts';
 import { DownloadManager, recoverInterruptedBpp } from './download.ts';
 import { EuiccEvents } from './events.ts';
 import { EuiccFaults, type CardControl } from './faults.ts';
@@ -206,7 +207,7 @@ export async function createEuicc(options: EuiccOptions = {}): Promise<Euicc> {
   const faults = new EuiccFaults(control);
   const ctx = new EuiccContext(o, identities, eid, store, state, events, faults);
   const download = new DownloadManager(ctx);
-  const env: Es10Env = { ctx, download, random: (n) => new Uint8Array(randomBytes(n)) };
+  const env: ProfileSwitchEnv = { ctx, download, random: (n) => new Uint8Array(randomBytes(n)), proactiveSessionPending: () => card?.proactiveSessionPending ?? false };
   const isdr = new IsdR(env);
   card = new Card({
     ...o.card,
@@ -214,6 +215,11 @@ export async function createEuicc(options: EuiccOptions = {}): Promise<Euicc> {
     profileView: profileViewOf(ctx),
     beforeCommand: (c) => faults.beforeApdu(c),
   });
+  // the card side of a profile change: REFRESH / ES10 blocked until reset (per its profileChange options)
+  events.on('profile', (e) => {
+    if (e.change === 'enabled' || e.change === 'disabled') card?.profileStateChanged({ refresh: false });
+  });
+  events.on('refresh', () => card?.profileStateChanged({ refresh: true }));
   const recovered = recoverInterruptedBpp(ctx) !== undefined;
   if (!stored || persisted || store.upgradeDue) ctx.save();
   return new EuiccImpl(ctx, card, isdr, new StateView(ctx), recovered);

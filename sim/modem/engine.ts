@@ -1,12 +1,17 @@
 // The AT engine every fake modem runs (ITU-T V.250 command lines and result codes;
 // 3GPP TS 27.007: +CMEE 9.1, +CFUN 8.2, +CPIN 8.3, +CIMI 5.6, +CSIM 8.17, +CRSM 8.18,
 // +CCHO 8.45, +CCHC 8.46, +CGLA 8.43, +CME ERROR 9.2) with every behaviour that differs
-// between modules taken from a Personality (REFERENCE.md 4: echo after restart, URCs,
-// +CCHO forms, CLA channel bits, GET RESPONSE, spurious ERROR, silent =? ...).
+// between modules taken from a Personality (personality.ts documents every knob and its
+// evidence: echo after restart, URCs, +CCHO forms, CLA channel bits, GET RESPONSE,
+// spurious ERROR, =? forms, hex case, TERMINAL CAPABILITY gate, 6100 loop, USIM gate)
+// and the post-enable lifecycle of the MT: on SW 91xx it runs the proactive session
+// (ETSI TS 102 221 10.2.1.1 FETCH, ETSI TS 102 223 6.4.7 REFRESH, 6.8 TERMINAL RESPONSE)
+// and then resets the card, ignores the change, or re-enumerates (the serial device
+// vanishes and comes back through the DeviceControl of its endpoint).
 // Bytes in: receive(); bytes out: the output callback (UART pacing is uart.ts's job).
 import { hexToBytes } from '../bytes.ts';
 import { argInt, findAtPrefix, parseCommandLine, type AtArg, type AtCommand } from './at-parser.ts';
-import type { CommandId, Personality, SpuriousScope, TimedUrc } from './personality.ts';
+import type { ApduCommand, CommandId, Personality, SpuriousScope, TimedUrc } from './personality.ts';
 import { Prng } from './prng.ts';
 import { CardLink, CardStatusError, channelOfCla, claForChannel, swOf } from './sim-access.ts';
 import { type ApduTransport, BARE_ERROR, CME_ERROR_TEXT, cmeError, type ErrorSpec, ModemClosedError } from './types.ts';
@@ -37,6 +42,12 @@ export interface ModemSession {
   channel: number;
 }
 
+/** What the endpoint can do with the serial device (serial.ts implements it for the PTY). */
+export interface DeviceControl {
+  /** the device disappears now and comes back after ms; resolves once it is back */
+  vanish(ms: number): Promise<void>;
+}
+
 export interface ModemEngineState {
   echo: boolean;
   cmee: 0 | 1 | 2;
@@ -45,6 +56,12 @@ export interface ModemEngineState {
   restarting: boolean;
   simReady: boolean;
   sessions: ModemSession[];
+  /** REFRESH proactive commands the MT fetched (and acted on per lifecycle.onRefresh) */
+  refreshes: number;
+  /** the TE sent TERMINAL CAPABILITY through +CSIM since the last card reset */
+  terminalCapabilitySent: boolean;
+  /** the serial device is gone (re-enumeration in progress) */
+  deviceGone: boolean;
 }
 
 interface CmdResult {
@@ -70,6 +87,39 @@ const CRSM_COMMANDS = new Set([176, 178, 192, 214, 220, 242]);
 
 function isCpinReady(urc: string): boolean {
   return urc.replace(/\s/g, '').toUpperCase() === '+CPIN:READY';
+}
+
+/** TS 102 223 9.4: type of command REFRESH. */
+const PROACTIVE_REFRESH = 0x01;
+
+interface CommandDetails {
+  number: number;
+  type: number;
+  qualifier: number;
+}
+
+/** Command details (tag 01/81, TS 102 223 8.6) of a proactive command 'D0' template. */
+function proactiveCommandDetails(data: Uint8Array): CommandDetails | undefined {
+  if (data[0] !== 0xd0 || data.length < 2) return undefined;
+  let i = 2;
+  let end = 2 + (data[1] as number);
+  if (data[1] === 0x81) {
+    end = 3 + (data[2] as number);
+    i = 3;
+  }
+  while (i + 2 <= Math.min(end, data.length)) {
+    const tag = (data[i] as number) & 0x7f;
+    const len = data[i + 1] as number;
+    if (tag === 0x01 && len === 3 && i + 5 <= data.length) return { number: data[i + 2] as number, type: data[i + 3] as number, qualifier: data[i + 4] as number };
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/** TERMINAL RESPONSE (TS 102 223 6.8): the command details back, terminal -> UICC, result 00 'command performed successfully'. */
+function terminalResponse(d: CommandDetails): Uint8Array {
+  const body = [0x81, 0x03, d.number, d.type, d.qualifier, 0x82, 0x02, 0x82, 0x81, 0x83, 0x01, 0x00];
+  return Uint8Array.of(0x80, 0x14, 0x00, 0x00, body.length, ...body);
 }
 
 function latin1(bytes: Uint8Array): string {
@@ -113,6 +163,13 @@ export class ModemEngine {
   private bppChannels = new Set<number>();
   private responseDelay: { ms: number; remaining: number | undefined } = { ms: 0, remaining: undefined };
   private injections: { text: string; offset: number | undefined }[] = [];
+  private device: DeviceControl | undefined;
+  private deviceGone = false;
+  private refreshes = 0;
+  private proactiveRunning = false;
+  private terminalCapabilitySent = false;
+  /** whether the card offers a USIM (probed when simRequiresUsim; undefined: not probed since the last reset) */
+  private usimPresent: boolean | undefined;
 
   constructor(opts: ModemEngineOptions) {
     this.personality = opts.personality;
@@ -232,7 +289,11 @@ export class ModemEngine {
         final = this.renderError(r.error);
         break;
       }
-      if (r.after) after = r.after;
+      if (r.after) {
+        const prev = after;
+        const next = r.after;
+        after = prev ? () => (prev(), next()) : next;
+      }
     }
     if (this.responseDelay.ms > 0 && (this.responseDelay.remaining === undefined || this.responseDelay.remaining > 0)) {
       if (this.responseDelay.remaining !== undefined) this.responseDelay.remaining--;
@@ -441,12 +502,26 @@ export class ModemEngine {
     const gate = this.simGate();
     if (gate) return { error: gate };
     try {
+      if (this.personality.simRequiresUsim && !(await this.hasUsim())) {
+        this.note('no USIM on the card (no enabled profile): the MT does not use it (simRequiresUsim)');
+        return { error: this.personality.errors.simNotUsable };
+      }
       return await fn();
     } catch (err) {
       if (err instanceof ModemClosedError) throw err;
       this.note(`card access failed: ${err instanceof CardStatusError ? err.message : (err as Error).stack ?? String(err)}`);
       return { error: cmeError(13) };
     }
+  }
+
+  /** SELECT ADF.USIM on the basic channel once per card reset: does the card carry a usable USIM? */
+  private async hasUsim(): Promise<boolean> {
+    if (this.usimPresent === undefined) {
+      const aid = await this.usimAid();
+      this.usimPresent = swOf(await this.link.selectAid(aid)) === 0x9000;
+      await this.link.selectFid(0x3f00);
+    }
+    return this.usimPresent;
   }
 
   private async usimAid(): Promise<Uint8Array> {
@@ -470,6 +545,13 @@ export class ModemEngine {
       if (fun === 0) {
         this.cfun = 0;
         this.dropSessions('CFUN=0');
+        const lc = this.personality.lifecycle;
+        if (lc.serialDropsOnCfun0)
+          return {
+            after: () => {
+              this.vanishDevice(this.scaled(lc.reenumerateGoneMs), 'AT+CFUN=0').catch((err: unknown) => this.note(`vanishing failed: ${(err as Error).message}`));
+            },
+          };
       } else {
         const wasOff = this.cfun === 0;
         this.cfun = fun;
@@ -487,6 +569,9 @@ export class ModemEngine {
   }
 
   private async resetCard(why: string): Promise<void> {
+    this.terminalCapabilitySent = false;
+    this.usimPresent = undefined;
+    this.usimAidCache = undefined;
     try {
       const atr = await this.transport.reset();
       this.note(`card reset (${why}), ATR ${this.hex(atr)}`);
@@ -501,6 +586,10 @@ export class ModemEngine {
     const len = argInt(args[0]);
     const h = args[1] as AtArg;
     if (len === undefined || h.kind === 'empty' || !/^[0-9A-Fa-f]*$/.test(h.text)) return undefined;
+    if (this.personality.format.hexInput === 'upper' && /[a-f]/.test(h.text)) {
+      this.note('lower-case hex refused (personality: upper case only)');
+      return undefined;
+    }
     if (h.text.length !== len || len % 2 !== 0) {
       this.note(`length ${len} does not match ${h.text.length} hex characters`);
       return undefined;
@@ -520,10 +609,11 @@ export class ModemEngine {
     else this.bppChannels.delete(channel);
   }
 
-  private spurious(apdu: Uint8Array, channel: number): boolean {
+  private spurious(apdu: Uint8Array, channel: number, command: ApduCommand): boolean {
     this.trackBpp(apdu, channel);
     const cfg = this.spuriousOverride ?? this.personality.spuriousErrors;
     if (cfg.rate <= 0) return false;
+    if (!this.spuriousOverride && !this.personality.spuriousErrors.commands.includes(command)) return false;
     if (cfg.scope !== 'all' && apdu[1] !== 0xe2) return false;
     if (cfg.scope === 'bpp' && !this.bppChannels.has(channel)) return false;
     if (this.lastSpurious) {
@@ -544,16 +634,47 @@ export class ModemEngine {
   }
 
   private csim(args: AtArg[]): Promise<CmdResult> | CmdResult {
-    const apdu = this.apduArgs(args, this.personality.limits.maxApduBytes.csim);
-    if (!apdu) return { error: this.personality.errors.badParameters };
+    const pers = this.personality;
+    const apdu = this.apduArgs(args, pers.limits.maxApduBytes.csim);
+    if (!apdu) return { error: pers.errors.badParameters };
     return this.withSim(async () => {
-      if (this.personality.csimStatusOnLogicalChannelFails && apdu[1] === 0xf2 && channelOfCla(apdu[0] as number) !== 0) {
+      if (pers.csimStatusOnLogicalChannelFails && apdu[1] === 0xf2 && channelOfCla(apdu[0] as number) !== 0) {
         this.note('STATUS on a logical channel through +CSIM refused (personality)');
-        return { error: this.personality.errors.csimStatusOnLogicalChannel };
+        return { error: pers.errors.csimStatusOnLogicalChannel };
       }
-      if (this.spurious(apdu, channelOfCla(apdu[0] as number))) return { error: this.personality.spuriousErrors.error };
-      return { lines: [this.apduLine('+CSIM', await this.transmitForTe(apdu))] };
+      const isTerminalCapability = apdu[1] === 0xaa && ((apdu[0] as number) & 0xf0) === 0x80;
+      if (pers.csimNeedsTerminalCapability && !this.terminalCapabilitySent && !isTerminalCapability) {
+        this.note('+CSIM before TERMINAL CAPABILITY refused (personality)');
+        return { error: pers.errors.terminalCapabilityMissing };
+      }
+      const looped = this.getResponseLoop(apdu, '+CSIM');
+      if (looped) return looped;
+      if (this.spurious(apdu, channelOfCla(apdu[0] as number), 'csim')) return { error: pers.spuriousErrors.error };
+      const r = await this.transmitForTe(apdu);
+      if (isTerminalCapability && swOf(r) === 0x9000) this.terminalCapabilitySent = true;
+      return this.apduResult('+CSIM', r);
     });
+  }
+
+  /** GET RESPONSE through +CSIM asking for 256 bytes answered 6100 without the card (personality getResponseLe00 'loop6100'). */
+  private getResponseLoop(apdu: Uint8Array, name: string): CmdResult | undefined {
+    if (this.personality.getResponseLe00 !== 'loop6100' || apdu[1] !== 0xc0 || apdu.length !== 5 || apdu[4] !== 0) return undefined;
+    this.note('GET RESPONSE with P3=00 answered 6100 by the MT (personality: 6100 loop)');
+    return { lines: [this.apduLine(name, Uint8Array.of(0x61, 0x00))] };
+  }
+
+  /** The TE's answer, and the MT's own proactive session afterwards when the card signals one (91xx). */
+  private apduResult(name: string, r: Uint8Array): CmdResult {
+    const result: CmdResult = { lines: [this.apduLine(name, r)] };
+    if (swOf(r) >> 8 === 0x91 && this.personality.lifecycle.proactive === 'mt') {
+      const epoch = this.epoch;
+      result.after = () => {
+        this.runProactiveSession(epoch, swOf(r)).catch((err: unknown) => {
+          if (!(err instanceof ModemClosedError)) this.note(`proactive session failed: ${(err as Error).message}`);
+        });
+      };
+    }
+    return result;
   }
 
   private sessionKey(arg: AtArg | undefined): string | undefined {
@@ -630,9 +751,9 @@ export class ModemEngine {
     return this.withSim(async () => {
       const s = this.sessions.get(key);
       if (!s) return { error: this.personality.errors.unknownSession };
-      if (this.spurious(apdu, s.channel)) return { error: this.personality.spuriousErrors.error };
+      if (this.spurious(apdu, s.channel, 'cgla')) return { error: this.personality.spuriousErrors.error };
       if (this.personality.cglaSetsChannelInCla) apdu[0] = claForChannel(apdu[0] as number, s.channel);
-      return { lines: [this.apduLine('+CGLA', await this.transmitForTe(apdu))] };
+      return this.apduResult('+CGLA', await this.transmitForTe(apdu));
     });
   }
 
@@ -715,7 +836,7 @@ export class ModemEngine {
    * answer +CME ERROR: 14 until the +CPIN: READY URC (if the personality has one).
    * Resolves when the last URC has been sent.
    */
-  async restart(reason: string, funAfter = 1): Promise<void> {
+  async restart(reason: string, funAfter = 1, opts: { vanishMs?: number } = {}): Promise<void> {
     if (this.closed) throw new ModemClosedError('restart');
     const pers = this.personality;
     const epoch = ++this.epoch;
@@ -734,8 +855,11 @@ export class ModemEngine {
     this.cmee = pers.cmeeDefault;
     this.cfun = funAfter;
     this.note(`restart (${reason}): deaf for ${restartMs} ms, echo ${this.echo ? 'on' : 'off'} afterwards`);
+    const back = opts.vanishMs !== undefined ? this.vanishDevice(this.scaled(opts.vanishMs), reason) : undefined;
     if (this.cardPresent) await this.resetCard(`restart (${reason})`);
     if (!(await this.sleepUnlessClosed(restartMs)) || epoch !== this.epoch) return;
+    if (back) await back;
+    if (this.closed || epoch !== this.epoch) return;
     this.booting = false;
     if (!hasCpinUrc) this.simReadyAt = this.now();
     await this.sendTimedUrcs(pers.urcsAfterRestart, epoch);
@@ -760,6 +884,82 @@ export class ModemEngine {
       if (isCpinReady(u.text)) this.simReadyAt = this.now();
       this.emitUrc(u.text);
     }
+  }
+
+  /** How the endpoint makes the serial device vanish (PTY); without one a re-enumeration only restarts the modem. */
+  setDeviceControl(device: DeviceControl | undefined): void {
+    this.device = device;
+  }
+
+  /** The serial device disappears for ms (the endpoint closes it and brings it back); resolves once it is back. */
+  private async vanishDevice(ms: number, why: string): Promise<void> {
+    if (!this.device) {
+      this.note(`device would vanish for ${ms} ms (${why}), but this endpoint cannot remove it`);
+      return;
+    }
+    this.deviceGone = true;
+    this.note(`serial device vanishes for ${ms} ms (${why})`);
+    try {
+      await this.device.vanish(ms);
+    } finally {
+      this.deviceGone = false;
+    }
+    this.note('serial device is back');
+  }
+
+  /**
+   * The MT's side of a proactive session (ETSI TS 102 221 10.2.1.1, TS 102 223 6.3): FETCH
+   * on the basic channel, TERMINAL RESPONSE 'command performed', until the card has no
+   * more; a REFRESH then gets the personality's lifecycle.onRefresh.
+   */
+  private async runProactiveSession(epoch: number, firstSw: number): Promise<void> {
+    if (this.proactiveRunning) return;
+    this.proactiveRunning = true;
+    try {
+      let sw = firstSw;
+      for (let guard = 0; guard < 8 && sw >> 8 === 0x91 && epoch === this.epoch && !this.closed; guard++) {
+        const fetched = await this.link.transmit(Uint8Array.of(0x80, 0x12, 0x00, 0x00, sw & 0xff));
+        if (swOf(fetched) !== 0x9000) {
+          this.note(`FETCH answered ${this.hex(fetched.subarray(fetched.length - 2))}`);
+          return;
+        }
+        const details = proactiveCommandDetails(fetched.subarray(0, fetched.length - 2));
+        if (!details) {
+          this.note(`FETCH returned no proactive command: ${this.hex(fetched)}`);
+          return;
+        }
+        this.note(`proactive command type ${details.type.toString(16).padStart(2, '0')} qualifier ${details.qualifier.toString(16).padStart(2, '0')} fetched`);
+        const tr = await this.link.transmit(terminalResponse(details));
+        sw = swOf(tr);
+        if (details.type === PROACTIVE_REFRESH) this.onRefresh(epoch);
+      }
+    } finally {
+      this.proactiveRunning = false;
+    }
+  }
+
+  /** A fetched REFRESH: reset the card, ignore it, or re-enumerate, after lifecycle.refreshDelayMs. */
+  private onRefresh(epoch: number): void {
+    const lc = this.personality.lifecycle;
+    this.refreshes++;
+    this.note(`REFRESH: ${lc.onRefresh} after ${this.scaled(lc.refreshDelayMs)} ms (personality)`);
+    if (lc.onRefresh === 'ignore') return;
+    const act = async (): Promise<void> => {
+      if (!(await this.sleepUnlessClosed(this.scaled(lc.refreshDelayMs))) || epoch !== this.epoch) return;
+      if (lc.onRefresh === 'reenumerate') return this.restart('REFRESH: re-enumeration', 1, { vanishMs: lc.reenumerateGoneMs });
+      await this.resetCardForRefresh(epoch);
+    };
+    act().catch((err: unknown) => this.note(`REFRESH handling failed: ${(err as Error).message}`));
+  }
+
+  private async resetCardForRefresh(epoch: number): Promise<void> {
+    const lc = this.personality.lifecycle;
+    if (lc.sessionsAfterCardReset === 'dropped') this.dropSessions('card reset for REFRESH');
+    else if (this.sessions.size > 0) this.note(`${this.sessions.size} session(s) kept although the card closed their channels (personality: stale)`);
+    this.bppChannels.clear();
+    if (lc.urcsAfterCardReset.some((u) => isCpinReady(u.text))) this.simReadyAt = Number.POSITIVE_INFINITY;
+    await this.resetCard('REFRESH');
+    await this.sendTimedUrcs(lc.urcsAfterCardReset, epoch);
   }
 
   /** Card pulled out: sessions gone, SIM commands answer +CME ERROR: 10. */
@@ -809,6 +1009,9 @@ export class ModemEngine {
       restarting: this.booting,
       simReady: this.cardPresent && this.cfun !== 0 && now >= this.simReadyAt,
       sessions: [...this.sessions.values()].map((s) => ({ ...s })),
+      refreshes: this.refreshes,
+      terminalCapabilitySent: this.terminalCapabilitySent,
+      deviceGone: this.deviceGone,
     };
   }
 

@@ -2,9 +2,10 @@
 // (uart.ts; 10 bit times per byte at the personality's baud rate) with byte counters,
 // and the run-time fault controls of the conformance suites: dropped bytes, a URC in
 // the middle of a response, reboot (CFUN=1,1 semantics: sessions gone, card reset, echo
-// per personality, URCs), response delay, spurious ERROR rate, card removal.
+// per personality, URCs), re-enumeration (the serial device vanishes while the modem
+// restarts), response delay, spurious ERROR rate, card removal.
 // Endpoint-independent: serial.ts attaches it to a mock binding or a PTY.
-import { ModemEngine, type ModemEngineState, type ModemTraceEvent } from './engine.ts';
+import { type DeviceControl, ModemEngine, type ModemEngineState, type ModemTraceEvent } from './engine.ts';
 import { loadPersonality, type Personality, type SpuriousScope } from './personality.ts';
 import { Prng } from './prng.ts';
 import type { ApduTransport } from './types.ts';
@@ -39,6 +40,13 @@ export interface ModemFaults {
   emitUrc(text: string): void;
   /** internal restart: resolves when the personality's URCs after restart have been sent */
   reboot(): Promise<void>;
+  /**
+   * restart with a USB re-enumeration: the serial device vanishes for goneMs (default the
+   * personality's lifecycle.reenumerateGoneMs, else 1000; scaled by timeScale) and comes
+   * back; resolves when the URCs after restart have been sent. Only endpoints that can
+   * remove the device (the PTY) make it vanish.
+   */
+  reenumerate(goneMs?: number): Promise<void>;
   /** delay every response (count omitted) or the next `count` ones by ms */
   setResponseDelay(ms: number, count?: number): void;
   /** +CGLA/+CSIM answered ERROR without reaching the card, at this rate (null: personality's) */
@@ -108,6 +116,7 @@ export class VirtualModem {
       injectUrcInNextResponse: (text = DEFAULT_INJECTED_URC, offset) => engine.injectUrcInNextResponse(text, offset),
       emitUrc: (text) => engine.emitUrc(text),
       reboot: () => engine.restart('fault: reboot'),
+      reenumerate: (goneMs) => engine.restart('fault: re-enumeration', 1, { vanishMs: goneMs ?? (this.personality.lifecycle.reenumerateGoneMs || 1000) }),
       setResponseDelay: (ms, count) => engine.setResponseDelay(ms, count),
       setSpuriousErrorRate: (rate, scope) => engine.setSpuriousErrorRate(rate, scope),
       removeCard: () => engine.removeCard(),
@@ -123,6 +132,11 @@ export class VirtualModem {
     };
     if (opts.powerOn === 'boot')
       engine.restart('power on').catch((err: unknown) => this.traceFn({ kind: 'note', text: `power-on restart failed: ${(err as Error).message}` }));
+  }
+
+  /** The endpoint's control over the serial device (re-enumeration); serial.ts sets it for a PTY. */
+  setDeviceControl(device: DeviceControl | undefined): void {
+    this.engine.setDeviceControl(device);
   }
 
   /** Where the modem's TX bytes go (the TE's RX). Bytes sent with nothing attached are lost, like on a real line. */

@@ -1,10 +1,12 @@
-// Serial endpoints for the virtual modem (REFERENCE.md 6 "serialport"):
+// Serial endpoints for the virtual modem (node-serialport bindings; socat PTYs):
 // (a) in-process: @serialport/binding-mock cannot answer writes, so the port binding is
 //     wrapped: bytes the TE writes go to the modem, the modem's bytes are emitted to the
 //     TE's SerialPort with emitData;
 // (b) a real PTY from socat (`socat -d -d pty,raw,echo=0[,link=L] STDIO`): any external
 //     program (the bridge under test) opens it as a tty; socat relays it to its stdin and
-//     stdout, which the engine reads and writes. UART pacing and faults live in modem.ts.
+//     stdout, which the engine reads and writes. The PTY can vanish and come back (a USB
+//     re-enumeration: the tty hangs up, the link disappears, a new PTY appears at the same
+//     link). UART pacing and faults live in modem.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -132,70 +134,147 @@ export function findSocat(): string | null {
 
 export interface PtyModemOptions extends Omit<VirtualModemOptions, 'transport'> {
   transport: VirtualModemOptions['transport'];
-  /** stable symlink to the external end (socat's link=); removed on close */
+  /** stable symlink to the external end (socat's link=); removed on close; the device comes back at it after a re-enumeration */
   link?: string;
   /** ms to wait for socat to set the PTYs up (default 5000) */
   startTimeoutMs?: number;
   socatPath?: string;
 }
 
+export type DeviceEvent = { kind: 'gone'; path: string } | { kind: 'back'; path: string; ptsPath: string };
+
 export interface PtyModem {
-  /** what the bridge under test opens: the link when one was asked for, else the /dev/pts path */
-  path: string;
-  /** /dev/pts/N of the external end */
-  ptsPath: string;
+  /** what the bridge under test opens: the link when one was asked for, else the current /dev/pts path */
+  readonly path: string;
+  /** /dev/pts/N of the external end (a new one after each re-enumeration) */
+  readonly ptsPath: string;
   modem: VirtualModem;
-  socatPid: number;
-  /** resolves with socat's exit code when it exits (for whatever reason) */
+  /** pid of the current socat */
+  readonly socatPid: number;
+  /** resolves with socat's exit code when it exits for another reason than a re-enumeration, or on close */
   exited: Promise<number | null>;
   /** last lines socat wrote to stderr (diagnostics) */
   socatLog(): string[];
+  /** the device vanishes now (socat stopped, link removed) and a new PTY appears after ms, at the link when there is one */
+  vanish(ms: number): Promise<void>;
+  /** be told when the device goes and comes back; returns the unsubscribe function */
+  onDeviceEvent(listener: (event: DeviceEvent) => void): () => void;
   /** close the engine's end, stop socat (link removed), close the modem (not the transport) */
   close(): Promise<void>;
 }
 
 const SOCAT_UNSAFE = /[,!:"'\s\\{}[\]]/;
 
+interface SocatPty {
+  child: ChildProcess;
+  external: string;
+  exited: Promise<number | null>;
+}
+
+async function spawnSocatPty(socat: string, link: string | undefined, timeoutMs: number, log: string[]): Promise<SocatPty> {
+  const first = `pty,raw,echo=0${link ? `,link=${link}` : ''}`;
+  const child = spawn(socat, ['-d', '-d', first, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  killOnExit(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const external = await waitForPty(child, log, timeoutMs, exited);
+  return { child, external, exited };
+}
+
 /**
  * Start socat with one PTY (the end the bridge opens) relayed to socat's stdin/stdout, and
  * attach a virtual modem to those pipes. Pipes instead of a second PTY read through
- * serialport's poller: one hop less per AT exchange.
+ * serialport's poller: one hop less per AT exchange. A re-enumeration (vanish) stops
+ * socat, which closes the PTY under the bridge and removes the link, and starts a new
+ * one later: the bridge sees its tty hang up and must reopen the path.
  */
 export async function startPtyModem(opts: PtyModemOptions): Promise<PtyModem> {
   const socat = opts.socatPath ?? findSocat();
   if (!socat) throw new ModemEndpointError("'socat' is not installed (Debian package socat): it provides the PTY for the fake modem");
   if (opts.link !== undefined && SOCAT_UNSAFE.test(opts.link)) throw new ModemEndpointError(`link path '${opts.link}' has a character socat cannot take in an address`);
-  const first = `pty,raw,echo=0${opts.link ? `,link=${opts.link}` : ''}`;
-  const child = spawn(socat, ['-d', '-d', first, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  killOnExit(child);
+  const startTimeoutMs = opts.startTimeoutMs ?? 5000;
   const log: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const external = await waitForPty(child, log, opts.startTimeoutMs ?? 5000, exited);
+  let current = await spawnSocatPty(socat, opts.link, startTimeoutMs, log);
 
   const modem = new VirtualModem(opts);
-  const toSocat = child.stdin!;
-  child.stdout!.on('data', (chunk: Buffer) => modem.receive(Uint8Array.from(chunk)));
-  toSocat.on('error', (err: Error) => log.push(`engine pipe error: ${err.message}`));
-  modem.attach((bytes) => {
-    if (!toSocat.destroyed && toSocat.writable) toSocat.write(Buffer.from(bytes));
-  });
   let closed = false;
-  void exited.then((code) => {
-    if (!closed) log.push(`socat exited unexpectedly (code ${code})`);
+  let gone = false;
+  let endedWith: ((code: number | null) => void) | undefined;
+  const exited = new Promise<number | null>((resolve) => (endedWith = resolve));
+  const listeners = new Set<(event: DeviceEvent) => void>();
+  const emit = (event: DeviceEvent): void => {
+    for (const l of [...listeners]) l(event);
+  };
+  const wire = (pty: SocatPty): void => {
+    pty.child.stdout!.on('data', (chunk: Buffer) => modem.receive(Uint8Array.from(chunk)));
+    pty.child.stdin!.on('error', (err: Error) => log.push(`engine pipe error: ${err.message}`));
+    void pty.exited.then((code) => {
+      if (pty !== current || gone) return;
+      if (!closed) log.push(`socat exited unexpectedly (code ${code})`);
+      endedWith?.(code);
+    });
+  };
+  wire(current);
+  modem.attach((bytes) => {
+    const stdin = current.child.stdin;
+    if (!gone && stdin && !stdin.destroyed && stdin.writable) stdin.write(Buffer.from(bytes));
   });
+
+  let goneTimer: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  const vanish = async (ms: number): Promise<void> => {
+    if (closed || gone) return;
+    gone = true;
+    const old = current;
+    emit({ kind: 'gone', path: opts.link ?? old.external });
+    await stopChild(old.child, old.exited);
+    if (opts.link) removeStaleLink(opts.link);
+    await new Promise<void>((resolve) => {
+      goneTimer = { timer: setTimeout(resolve, Math.max(0, ms)), wake: resolve };
+    });
+    goneTimer = undefined;
+    if (closed) return;
+    const next = await spawnSocatPty(socat, opts.link, startTimeoutMs, log);
+    if (closed) {
+      await stopChild(next.child, next.exited);
+      if (opts.link) removeStaleLink(opts.link);
+      return;
+    }
+    current = next;
+    wire(current);
+    gone = false;
+    emit({ kind: 'back', path: opts.link ?? current.external, ptsPath: current.external });
+  };
+  modem.setDeviceControl({ vanish });
+
   return {
-    path: opts.link ?? external,
-    ptsPath: external,
+    get path(): string {
+      return opts.link ?? current.external;
+    },
+    get ptsPath(): string {
+      return current.external;
+    },
     modem,
-    socatPid: child.pid ?? -1,
+    get socatPid(): number {
+      return current.child.pid ?? -1;
+    },
     exited,
     socatLog: () => [...log],
+    vanish,
+    onDeviceEvent(listener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      if (goneTimer) {
+        clearTimeout(goneTimer.timer);
+        goneTimer.wake();
+      }
+      modem.setDeviceControl(undefined);
       await modem.close();
-      await stopChild(child, exited);
+      await stopChild(current.child, current.exited);
       if (opts.link) removeStaleLink(opts.link);
+      endedWith?.(current.child.exitCode);
     },
   };
 }

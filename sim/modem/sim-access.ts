@@ -1,9 +1,8 @@
 // What the modem itself does with the card (the MT side of 3GPP TS 27.007 8.17, 8.18,
 // 8.43, 8.45): the T=0 procedure of ISO 7816-3 / ETSI TS 102 221 7.3.1 (61xx -> GET
-// RESPONSE, 6Cxx -> resend with Le), CLA channel coding of TS 102 221 10.1.1 (REFERENCE.md
-// 2 "Logical channels"), and the file reads behind +CCID (EF.ICCID 2FE2 under MF,
-// TS 102 221 13.2), +CIMI (EF.IMSI 6F07 under ADF.USIM, TS 31.102 4.2.2; USIM AID from
-// EF.DIR 2F00) and +CRSM (select the file, then READ/UPDATE BINARY/RECORD, STATUS).
+// RESPONSE, 6Cxx -> resend with Le), CLA channel coding of TS 102 221 10.1.1, and the
+// file reads behind +CCID (EF.ICCID 2FE2 under MF, TS 102 221 13.2), +CIMI (EF.IMSI 6F07
+// under ADF.USIM, TS 31.102 4.2.2; USIM AID from EF.DIR 2F00) and +CRSM (select the file, then READ/UPDATE BINARY/RECORD, STATUS).
 import { concatBytes } from '../bytes.ts';
 import type { ApduTransport } from './types.ts';
 

@@ -1,7 +1,7 @@
 // Shared types of the fake modem: the card contract it forwards APDUs to, the
 // +CME ERROR table of 3GPP TS 27.007 9.2.1 (numeric codes and the verbose texts
 // +CMEE=2 prints), and the typed errors every sim/modem module throws.
-// ApduTransport is the shared contract of sim/apdu/apdu.ts (DESIGN.md "Contracts").
+// ApduTransport is the shared card contract of sim/apdu/apdu.ts.
 import type { ApduTransport } from '../apdu/apdu.ts';
 
 export type { ApduTransport };

@@ -552,3 +552,68 @@ describe('fault injection hooks', () => {
     await expect(card.transmit(hexToBytes('80E2910003BF2E0000'))).rejects.toBeInstanceOf(TypeError);
   });
 });
+
+describe('profile change lifecycle (SGP.22 5.7.16; TS 102 221 10.2.1.1, 11.1.13-14; TS 102 223 6.4.7)', () => {
+  const REFRESH = 'D009810301010982028182';
+  const TR = '80140000' + '0C' + '810301010982028281830100';
+  const lifecycleCard = (profileChange: { proactiveRefresh?: boolean; es10BlockedUntilReset?: boolean }): Card =>
+    new Card({ applets: [isdr, new FciOnlyApplet(ECASD_AID)], profileView: () => view, profileChange });
+  const openIsdr = async (): Promise<void> => {
+    expect(await tx('0070000001')).toBe('019000');
+    expect(swOf(await tx(`01A4040010${ISDR}00`))).toBe('9000');
+  };
+
+  it('off by default: a profile change raises nothing and blocks nothing', async () => {
+    await openIsdr();
+    card.profileStateChanged({ refresh: true });
+    expect(card.proactiveSessionPending).toBe(false);
+    expect(card.profileChangePending).toBe(true);
+    expect(swOf(await tx('81E2910003BF2D0000'))).toBe('9000');
+    expect(await tx('801200000B')).toBe('6985');
+  });
+
+  it('proactiveRefresh: every 9000 turns 91 0B until FETCH returns the REFRESH; TERMINAL RESPONSE ends the session', async () => {
+    await card.close();
+    card = lifecycleCard({ proactiveRefresh: true });
+    await openIsdr();
+    card.profileStateChanged({ refresh: false });
+    expect(card.proactiveSessionPending).toBe(false); // no refreshFlag: no REFRESH
+    card.profileStateChanged({ refresh: true });
+    expect(card.proactiveSessionPending).toBe(true);
+    expect(toHex(card.pendingProactiveCommand as Uint8Array).toUpperCase()).toBe(REFRESH);
+    expect(swOf(await tx('81E2910003BF2D0000'))).toBe('910B'); // data and 91xx
+    expect(await tx('00A4000C023F00')).toBe('910B'); // SELECT MF, no data: 91xx alone
+    expect(await tx('8014000003810301')).toBe('6985'); // TERMINAL RESPONSE before FETCH
+    expect(await tx('8012000005')).toBe('6C0B'); // FETCH: Le must be the command's length
+    expect(await tx('801200000B')).toBe(`${REFRESH}9000`);
+    expect(card.pendingProactiveCommand).toBeUndefined();
+    expect(card.proactiveSessionPending).toBe(true); // until the terminal answered
+    expect(swOf(await tx('81E2910003BF2D0000'))).toBe('9000');
+    expect(await tx(TR)).toBe('9000');
+    expect(card.proactiveSessionPending).toBe(false);
+    expect(await tx(TR)).toBe('6985');
+    // a reset ends a pending session too
+    card.profileStateChanged({ refresh: true });
+    await card.reset();
+    expect(card.proactiveSessionPending).toBe(false);
+    expect(card.pendingProactiveCommand).toBeUndefined();
+  });
+
+  it('es10BlockedUntilReset: STORE DATA to the ISD-R answers 6985 from the change until the reset; other commands work; channels stay as they were', async () => {
+    await card.close();
+    card = lifecycleCard({ es10BlockedUntilReset: true });
+    await openIsdr();
+    expect(swOf(await tx('81E2910003BF2D0000'))).toBe('9000');
+    const received = isdr.received.length;
+    card.profileStateChanged({ refresh: false });
+    expect(await tx('81E2910003BF2D0000')).toBe('6985');
+    expect(isdr.received.length).toBe(received);
+    expect(swOf(await tx('81F2000000'))).toBe('9000'); // STATUS on the ISD-R channel still answers
+    expect(card.openChannels()).toEqual([0, 1]); // the stale channel is not closed by the card
+    expect(card.selectedApplet(1)).toBe(isdr);
+    await card.reset();
+    expect(card.openChannels()).toEqual([0]);
+    await openIsdr();
+    expect(swOf(await tx('81E2910003BF2D0000'))).toBe('9000');
+  });
+});

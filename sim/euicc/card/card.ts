@@ -4,6 +4,15 @@
 // "extended logical channels" in TERMINAL CAPABILITY 11.1.19), STATUS (11.1.2) and the
 // UICC file system, and GlobalPlatform applets (ISD-R, ECASD) behind SELECT by AID.
 // It is an ApduTransport with fault injection for the conformance suites.
+//
+// The profile-change lifecycle (SGP.22 5.7.16-5.7.17 refreshFlag; ETSI TS 102 221
+// 10.2.1.1 91xx, 11.1.13 TERMINAL RESPONSE, 11.1.14 FETCH; ETSI TS 102 223 6.4.7
+// REFRESH): with profileChange.proactiveRefresh an Enable/Disable with refreshFlag leaves
+// a REFRESH 'eUICC Profile State Change' (qualifier 09) pending: every 9000 is answered
+// 91xx until the terminal FETCHes it, and the proactive session lasts until its TERMINAL
+// RESPONSE (EnableProfile then answers catBusy, es10c.ts). With
+// profileChange.es10BlockedUntilReset, STORE DATA to the ISD-R answers 6985 from the
+// change until the card is reset. Channels opened before stay as they were (stale).
 
 // Status words chosen where the specs leave room (see also store-data.ts, filesystem.ts):
 // - CLA FF, RFU 2X/3X, proprietary AX/BX, or a known INS in the wrong class -> 6E00
@@ -17,6 +26,8 @@
 // - GET RESPONSE with nothing pending -> 6985; Le > pending -> 6Cxx (pending kept)
 // - SELECT by AID not found -> 6A82 (selection unchanged); AID longer than 16 -> 6A80
 // - an applet throwing anything but StatusWordError -> 6F00, recorded in internalErrors
+// - FETCH with no proactive command pending, TERMINAL RESPONSE outside a proactive
+//   session -> 6985; FETCH with Le other than the command's length (or 00) -> 6Cxx
 import {
   type ApduTransport,
   buildResponse,
@@ -30,7 +41,7 @@ import {
 import { type ClaInfo, decodeCla, MAX_LOGICAL_CHANNEL } from '../../apdu/channels.ts';
 import { INS_GET_RESPONSE } from '../../apdu/t0.ts';
 import { tlv } from '../../apdu/tlv.ts';
-import { type Applet, type ChannelContext } from './applet.ts';
+import { type Applet, type ChannelContext, ISD_R_AID } from './applet.ts';
 import { type AtrOptions, buildAtr } from '../../apdu/atr.ts';
 import {
   aidMatches,
@@ -48,6 +59,24 @@ export const INS_MANAGE_CHANNEL = 0x70;
 export const INS_SELECT = 0xa4;
 export const INS_STATUS = 0xf2;
 export const INS_TERMINAL_PROFILE = 0x10;
+export const INS_FETCH = 0x12;
+export const INS_TERMINAL_RESPONSE = 0x14;
+const INS_STORE_DATA = 0xe2;
+
+/**
+ * REFRESH proactive command (TS 102 223 6.6.13): command details 81 03 {number 01, type 01
+ * REFRESH, qualifier 09 eUICC Profile State Change}, device identities 82 02 {UICC 81 ->
+ * terminal 82}.
+ */
+export const REFRESH_PROFILE_STATE_CHANGE = Uint8Array.of(0xd0, 0x09, 0x81, 0x03, 0x01, 0x01, 0x09, 0x82, 0x02, 0x81, 0x82);
+
+/** What the card does once the enabled profile changed (SGP.22 5.7.16-5.7.17); both off by default. */
+export interface ProfileChangeOptions {
+  /** an Enable/Disable with refreshFlag (or a memory reset of the enabled profile) raises a REFRESH proactive command */
+  readonly proactiveRefresh?: boolean;
+  /** from the change until the next reset, STORE DATA to the ISD-R answers 6985 */
+  readonly es10BlockedUntilReset?: boolean;
+}
 
 /** Default EF.ICCID without an enabled profile: 89049032000000000011 (Luhn-valid). */
 export const DEFAULT_EUICC_ICCID = Uint8Array.of(0x98, 0x40, 0x09, 0x23, 0x00, 0x00, 0x00, 0x00, 0x00, 0x11);
@@ -115,6 +144,8 @@ export interface CardOptions {
   readonly internalErrorPolicy?: 'sw6f00' | 'throw';
   readonly beforeCommand?: BeforeCommandHook;
   readonly afterCommand?: AfterCommandHook;
+  /** the profile-change lifecycle (REFRESH, 6985 until reset); default: neither */
+  readonly profileChange?: ProfileChangeOptions;
 }
 
 export class CardUnavailableError extends Error {
@@ -173,6 +204,8 @@ const CARD_COMMANDS: ReadonlyMap<number, ClassRule> = new Map<number, ClassRule>
   [INS_STATUS, 'proprietary'],
   [INS_TERMINAL_CAPABILITY, 'proprietary'],
   [INS_TERMINAL_PROFILE, 'proprietary'],
+  [INS_FETCH, 'proprietary'],
+  [INS_TERMINAL_RESPONSE, 'proprietary'],
 ]);
 const FS_INS = new Set([0xb0, 0xb2, 0xd6, 0xdc]);
 
@@ -196,11 +229,19 @@ export class Card implements ApduTransport {
   private epoch = 0;
   private commandCount = 0;
   private readonly hung = new Set<(e: Error) => void>();
+  private readonly profileChange: Required<ProfileChangeOptions>;
+  /** proactive command waiting for FETCH */
+  private proactiveCommand: Uint8Array | undefined;
+  /** a proactive command was raised and its TERMINAL RESPONSE has not come */
+  private proactiveSession = false;
+  /** the enabled profile changed since the last reset (ES10 blocked when configured) */
+  private profileChangedSinceReset = false;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(options: CardOptions = {}) {
     this.atrBytes = options.atr instanceof Uint8Array ? options.atr.slice() : buildAtr(options.atr ?? {});
     this.profileView = options.profileView;
+    this.profileChange = { proactiveRefresh: options.profileChange?.proactiveRefresh ?? false, es10BlockedUntilReset: options.profileChange?.es10BlockedUntilReset ?? false };
     this.beforeCommand = options.beforeCommand;
     this.afterCommand = options.afterCommand;
     this.opts = {
@@ -241,6 +282,33 @@ export class Card implements ApduTransport {
   /** data of the last TERMINAL PROFILE since reset */
   get terminalProfile(): Uint8Array | undefined {
     return this.tp;
+  }
+
+  /** a proactive session is open: a command raised (91xx) whose TERMINAL RESPONSE has not come */
+  get proactiveSessionPending(): boolean {
+    return this.proactiveSession;
+  }
+
+  /** the proactive command waiting for FETCH, if any */
+  get pendingProactiveCommand(): Uint8Array | undefined {
+    return this.proactiveCommand?.slice();
+  }
+
+  /** the enabled profile changed since the last reset */
+  get profileChangePending(): boolean {
+    return this.profileChangedSinceReset;
+  }
+
+  /**
+   * The ISD-R changed the enabled profile (the eUICC's events call this). refresh: the LPA
+   * asked for a REFRESH (refreshFlag): raised when profileChange.proactiveRefresh is set.
+   */
+  profileStateChanged(change: { refresh: boolean }): void {
+    this.profileChangedSinceReset = true;
+    if (change.refresh && this.profileChange.proactiveRefresh && !this.proactiveCommand) {
+      this.proactiveCommand = REFRESH_PROFILE_STATE_CHANGE.slice();
+      this.proactiveSession = true;
+    }
   }
 
   /** highest logical channel number that may be opened now */
@@ -323,6 +391,9 @@ export class Card implements ApduTransport {
     this.channels = new Map([[0, { fs: INITIAL_CURSOR }]]);
     this.tc = undefined;
     this.tp = undefined;
+    this.proactiveCommand = undefined;
+    this.proactiveSession = false;
+    this.profileChangedSinceReset = false;
     for (const a of this.applets) a.reset?.();
   }
 
@@ -407,13 +478,23 @@ export class Card implements ApduTransport {
     state.fs = this.fs.revalidate(state.fs);
     try {
       const outcome = await this.dispatch(cmd, cla, state);
-      return this.finish(state, cmd, outcome);
+      return this.signalProactive(this.finish(state, cmd, outcome));
     } catch (e) {
-      if (e instanceof StatusWordError) return swOnly(e.sw);
+      if (e instanceof StatusWordError) return this.signalProactive(swOnly(e.sw));
       this.internalErrors.push(e);
       if (this.opts.internalErrorPolicy === 'throw') throw e;
       return swOnly(SW.TECHNICAL_PROBLEM);
     }
+  }
+
+  /** TS 102 221 10.2.1.1: while a proactive command waits for FETCH, 9000 is answered 91xx (xx its length). */
+  private signalProactive(rapdu: Uint8Array): Uint8Array {
+    const n = rapdu.length;
+    if (!this.proactiveCommand || rapdu[n - 2] !== 0x90 || rapdu[n - 1] !== 0x00) return rapdu;
+    const out = rapdu.slice();
+    out[n - 2] = 0x91;
+    out[n - 1] = this.proactiveCommand.length;
+    return out;
   }
 
   private classAllowed(rule: ClassRule, cla: ClaInfo, ins: number): boolean {
@@ -459,9 +540,19 @@ export class Card implements ApduTransport {
         if (cmd.data.length === 0) throw new StatusWordError(SW.WRONG_LENGTH);
         this.tp = cmd.data.slice();
         return ok();
+      case INS_FETCH:
+        return this.fetch(cmd);
+      case INS_TERMINAL_RESPONSE:
+        if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new StatusWordError(SW.INCORRECT_P1P2);
+        if (cmd.data.length === 0) throw new StatusWordError(SW.WRONG_LENGTH);
+        if (!this.proactiveSession || this.proactiveCommand) throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'TERMINAL RESPONSE outside a proactive session');
+        this.proactiveSession = false;
+        return { data: EMPTY, sw: SW.OK, shaped: true };
       default:
         break;
     }
+    if (cmd.ins === INS_STORE_DATA && this.profileChangedSinceReset && this.profileChange.es10BlockedUntilReset && state.applet && aidMatches(state.applet.aid, ISD_R_AID) && state.applet.aid.length === ISD_R_AID.length)
+      throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'the enabled profile changed: ES10 refused until the card is reset');
     if (state.applet) return state.applet.process(cmd, this.ctx(channel));
     if (FS_INS.has(cmd.ins)) {
       if (cla.kind !== 'interindustry') throw new StatusWordError(SW.CLA_NOT_SUPPORTED);
@@ -470,6 +561,17 @@ export class Card implements ApduTransport {
       return ok(r.data);
     }
     throw new StatusWordError(SW.INS_NOT_SUPPORTED);
+  }
+
+  // FETCH (TS 102 221 11.1.14): the pending proactive command, Le its length (00: up to 256)
+  private fetch(cmd: CommandApdu): Outcome {
+    if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new StatusWordError(SW.INCORRECT_P1P2);
+    if (cmd.case !== 2) throw new StatusWordError(SW.WRONG_LENGTH, 'FETCH is case 2');
+    const command = this.proactiveCommand;
+    if (!command) throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'no proactive command pending');
+    if (cmd.le !== command.length && cmd.le !== 256) throw new StatusWordError(0x6c00 | command.length, `FETCH Le must be ${command.length}`);
+    this.proactiveCommand = undefined;
+    return { data: command.slice(), sw: SW.OK, shaped: true };
   }
 
   // MANAGE CHANNEL (ISO 7816-4 11.1.2, TS 102 221 11.1.17)

@@ -20,13 +20,13 @@ export interface EngineRig {
 export function personalityWith(name: string, overrides: Record<string, unknown> = {}): Personality {
   const base = loadPersonality(name);
   if (Object.keys(overrides).length === 0) return base;
-  const { source: _source, ...rest } = base;
-  const raw: Record<string, unknown> = JSON.parse(JSON.stringify(toRaw(rest)));
+  const raw: Record<string, unknown> = JSON.parse(JSON.stringify(toRaw(base)));
   return parsePersonality({ ...raw, ...overrides }, '<test override>');
 }
 
-/** Turn a parsed personality back into its JSON form (ErrorSpec -> string). */
-function toRaw(p: Omit<Personality, 'source'>): Record<string, unknown> {
+/** Turn a parsed personality back into its JSON form (ErrorSpec -> string; no source, no evidence). */
+function toRaw(personality: Personality): Record<string, unknown> {
+  const { source: _source, evidence: _evidence, synthetic, stresses, ...p } = personality;
   const err = (e: { kind: 'error' } | { kind: 'cme'; code: number }): string => (e.kind === 'error' ? 'ERROR' : `+CME ERROR: ${e.code}`);
   const commands: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(p.commands)) commands[k] = { supported: v.supported, error: err(v.error), test: v.test };
@@ -34,6 +34,7 @@ function toRaw(p: Omit<Personality, 'source'>): Record<string, unknown> {
   for (const [k, v] of Object.entries(p.errors)) errors[k] = err(v);
   return {
     ...p,
+    ...(synthetic ? { synthetic, stresses } : {}),
     commands,
     errors,
     spuriousErrors: { ...p.spuriousErrors, error: err(p.spuriousErrors.error) },

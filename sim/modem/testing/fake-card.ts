@@ -4,6 +4,8 @@
 // ADF.USIM), READ BINARY / READ RECORD / UPDATE BINARY / STATUS, and a STORE DATA echo on
 // the ISD-R. In "T=0 mode" it follows the T=0 procedure (TS 102 221 7.3.1): case 4
 // commands answer 61xx and wait for GET RESPONSE, a case 2 command with the wrong Le gets 6Cxx.
+// A proactive command raised by a test (raiseProactive) turns 9000 into 91xx until FETCH
+// (TS 102 221 10.2.1.1, 11.1.14); TERMINAL RESPONSE (11.1.13) ends the session.
 import { concatBytes, hexToBytes } from '../../bytes.ts';
 import { encodeImsi, encodeSwappedBcd } from '../sim-access.ts';
 import type { ApduTransport } from '../types.ts';
@@ -26,6 +28,8 @@ export interface FakeCardOptions {
   efDir?: boolean;
   /** answer to STORE DATA (default: echo the command data) */
   storeDataResponse?: (data: Uint8Array, channel: number) => Uint8Array;
+  /** carries a USIM (default true); false: a card with no enabled profile, SELECT of the USIM answers 6A82 */
+  usim?: boolean;
 }
 
 type FileKind = 'df' | 'transparent' | 'linear';
@@ -54,6 +58,11 @@ export class FakeCard implements ApduTransport {
   closed = false;
   readonly atr: Uint8Array;
   private channels = new Map<number, ChannelState>();
+  private proactive: Uint8Array | undefined;
+  /** TERMINAL RESPONSE data received, in order */
+  readonly terminalResponses: Uint8Array[] = [];
+  /** TERMINAL CAPABILITY data received, in order */
+  readonly terminalCapabilities: Uint8Array[] = [];
   private readonly mfFiles: Map<number, CardFile>;
   private readonly usimFiles: Map<number, CardFile>;
 
@@ -67,6 +76,7 @@ export class FakeCard implements ApduTransport {
       maxChannels: opts.maxChannels ?? 3,
       efDir: opts.efDir ?? true,
       storeDataResponse: opts.storeDataResponse,
+      usim: opts.usim ?? true,
     };
     const aid = hexToBytes(this.options.usimAid);
     const label = new TextEncoder().encode('USIM');
@@ -82,7 +92,13 @@ export class FakeCard implements ApduTransport {
     this.resetState();
   }
 
+  /** A proactive command is pending: 9000 answers become 91xx until FETCH. */
+  raiseProactive(command: Uint8Array): void {
+    this.proactive = Uint8Array.from(command);
+  }
+
   private resetState(): void {
+    this.proactive = undefined;
     this.channels = new Map([[0, { app: 'none', df: 'mf', ef: undefined, pending: undefined }]]);
   }
 
@@ -104,7 +120,9 @@ export class FakeCard implements ApduTransport {
   async transmit(capdu: Uint8Array): Promise<Uint8Array> {
     if (this.closed) throw new Error('fake card: closed');
     this.apdus.push(Uint8Array.from(capdu));
-    return this.process(capdu);
+    const r = this.process(capdu);
+    if (this.proactive && r.length >= 2 && r[r.length - 2] === 0x90 && r[r.length - 1] === 0x00) return concatBytes(r.subarray(0, r.length - 2), Uint8Array.of(0x91, this.proactive.length));
+    return r;
   }
 
   private process(c: Uint8Array): Uint8Array {
@@ -123,6 +141,18 @@ export class FakeCard implements ApduTransport {
     if (ins !== 0xc0) state.pending = undefined;
 
     switch (ins) {
+      case 0x12: {
+        const cmd = this.proactive;
+        if (!cmd) return sw(0x6985);
+        this.proactive = undefined;
+        return concatBytes(cmd, SW_OK);
+      }
+      case 0x14:
+        this.terminalResponses.push(Uint8Array.from(data));
+        return SW_OK;
+      case 0xaa:
+        this.terminalCapabilities.push(Uint8Array.from(data));
+        return SW_OK;
       case 0x70:
         return this.manageChannel(p1, p2);
       case 0xc0: {
@@ -217,7 +247,7 @@ export class FakeCard implements ApduTransport {
         state.ef = undefined;
         return noData ? new Uint8Array(0) : this.fci(state);
       }
-      if (this.options.usimAid.toUpperCase().startsWith(hex)) {
+      if (this.options.usim && this.options.usimAid.toUpperCase().startsWith(hex)) {
         state.app = 'usim';
         state.df = 'usim';
         state.ef = undefined;
