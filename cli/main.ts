@@ -34,6 +34,8 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
       return (args) => modemCommand(args, { transportFactory: inProcessEuicc });
     },
   },
+  'qmi-modem': { summary: 'fake QMI modem (QMUX, UIM service) on a PTY for qmicli or a QMI bridge back-end', load: async () => { const { qmiModemCommand } = await import('./qmi-modem.ts'); return (args) => qmiModemCommand(args, { createCard: inProcessEuicc }); } },
+  'mbim-modem': { summary: 'fake MBIM modem (MS UICC low-level access) on a PTY for mbimcli or an MBIM bridge back-end', load: async () => { const { mbimModemCommand } = await import('./mbim-modem.ts'); return (args) => mbimModemCommand(args, { createCard: inProcessEuicc }); } },
   euicc: { summary: 'run the software eUICC in a vsmartcard vpcd reader (PC/SC)', load: async () => (await import('./euicc.ts')).euiccCommand },
   bridge: { summary: 'run the reference LPA Bridge on a modem serial port', load: async () => (await import('./bridge.ts')).bridgeCommand },
   lpa: {
