@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Observation } from '../sim/modem/characterize.ts';
 import { loadPersonality, PERSONALITY_DIR } from '../sim/modem/personality.ts';
 import { findSocat, type PtyModem, startPtyModem } from '../sim/modem/serial.ts';
+import { personalityWith } from '../sim/modem/testing/engine-harness.ts';
 import { AtClient } from '../sim/modem/testing/at-client.ts';
 import { FakeCard } from '../sim/modem/testing/fake-card.ts';
 import { characterizeCommand } from './characterize.ts';
@@ -132,7 +133,9 @@ describe.skipIf(!socat)('against PTYs (needs socat)', () => {
   });
 
   it('a fake modem: personality file (id from the file name) that loads and runs, observations next to it, progress on stderr', async () => {
-    pty = await startPtyModem({ personality: 'simcom-sim7600', transport: new FakeCard({ t0: true, maxChannels: 19 }), timeScale: 0, baud: null });
+    // the A7908E's no-space form, with echo on, verbose errors and +CICCID (properties characterize must all find)
+    const lab = personalityWith('simcom-a7908e', { echoDefault: true, cmeeDefault: 2, iccidCommands: [{ command: '+CICCID', prefix: '+ICCID' }] });
+    pty = await startPtyModem({ personality: lab, transport: new FakeCard({ t0: true, maxChannels: 19 }), timeScale: 0, baud: null });
     const out = join(dir, 'simcom-lab.json');
     let stdout = '';
     let stderr = '';
@@ -153,7 +156,7 @@ describe.skipIf(!socat)('against PTYs (needs socat)', () => {
     const steps = stderr.split('\n').filter((l) => /^characterize: \[\d+\/18\]/.test(l));
     expect(steps[0]).toBe('characterize: [1/18] AT and echo');
     expect(steps.at(-1)).toBe('characterize: [18/18] restore settings');
-    expect(stderr).toMatch(/characterize: SIMCOM INCORPORATED SIMCOM_SIM7600G-H \(SIM7600M22_V2\.0\.1\) -> .*simcom-lab\.json as 'simcom-lab'; \d+ observations in .*simcom-lab\.json\.observations\.json; \d+ properties not probed \(defaults\)\n$/);
+    expect(stderr).toMatch(/characterize: SIMCOM INCORPORATED A7908E \(A7908E_V1\.0\) -> .*simcom-lab\.json as 'simcom-lab'; \d+ observations in .*simcom-lab\.json\.observations\.json; \d+ properties not probed \(defaults\)\n$/);
     // the modem is left as found: echo back on, +CMEE back to 2
     expect(pty.modem.state()).toMatchObject({ echo: true, cmee: 2, sessions: [] });
     // and the file runs as a fake modem

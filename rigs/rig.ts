@@ -39,6 +39,11 @@ export const CAPABILITIES = [
   'sgp26Trust',
   /** UART timing emulation (throughput measured against the wire-time floor) */
   'uartTiming',
+  /**
+   * the modem gives access to a card with no enabled profile (the emulated eUICC starts with
+   * none); absent for modems that only use a UICC with a usable USIM (personality simRequiresUsim)
+   */
+  'emptyCardAccess',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
@@ -177,7 +182,7 @@ export class RigError extends Error {
 
 /** Capabilities that follow from the parts of a rig. */
 export function capabilitiesOf(rig: Rig): Set<Capability> {
-  const caps = new Set<Capability>(rig.extraCapabilities);
+  const caps = new Set<Capability>(rig.extraCapabilities).add('emptyCardAccess');
   if (rig.euicc.kind === 'emulated') caps.add('emulatedEuicc').add('cardPowerCycle').add('sgp26Trust');
   else caps.add('sgp26Trust'); // test card eUICCs list the SGP.26 CI; remove with withoutCapabilities
   if (rig.modem.kind === 'fake') {

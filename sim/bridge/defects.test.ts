@@ -11,6 +11,8 @@ import { startBridge, BridgeStartError, type BridgeTraceEvent } from './bridge.t
 import { BridgeDefects, DEFECT_NAMES, DefectError, parseDefectNames, SPLIT_OVER_HEX_CHARS, type DefectName } from './defects.ts';
 import { ISD_R_AID, ModemSession, SessionConfigError, type SessionTraceEvent } from './modem-session.ts';
 import { modemRig, type ModemRig } from './testing/modem-rig.ts';
+import { personalityWith } from '../modem/testing/engine-harness.ts';
+import type { Personality } from '../modem/personality.ts';
 
 const USIM_AID = 'A0000000871002FFFFFFFF8907090000';
 const OPEN = '0070000001';
@@ -34,8 +36,8 @@ interface Harness {
   applied(): string[];
 }
 
-async function session(defects: DefectName[], t0 = true): Promise<Harness> {
-  const rig = modemRig('quectel-ec25j', { card: { t0 } });
+async function session(defects: DefectName[], t0 = true, personality: string | Personality = 'quectel-ec25j'): Promise<Harness> {
+  const rig = modemRig(personality, { card: { t0 } });
   const at = new AtClient(await rig.openPort(), { probeTimeoutMs: 150, probeIntervalMs: 10 });
   const trace: SessionTraceEvent[] = [];
   const s = await ModemSession.start(at, { defects, onTrace: (e) => trace.push(e) });
@@ -135,8 +137,8 @@ describe('each defect on its own', () => {
     expect(h.applied()).toEqual(['status-word-rewrite', 'status-word-rewrite']);
   });
 
-  it('drop-channel-bits: CLA reaches the modem with channel 0', async () => {
-    const h = await session(['drop-channel-bits'], false);
+  it('drop-channel-bits: CLA reaches the modem with channel 0 (a modem that passes CLA through)', async () => {
+    const h = await session(['drop-channel-bits'], false, personalityWith('quectel-ec25j', { cglaSetsChannelInCla: false }));
     await h.tx(OPEN);
     await h.tx(SELECT1);
     h.newLines();

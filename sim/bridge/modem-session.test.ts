@@ -106,10 +106,10 @@ interface Expect {
 
 const PERSONALITIES: Record<string, Expect> = {
   'quectel-ec25j': { probes: { ccho: 'ok', cgla: 'ok', cchc: 'ok', csim: 'ok' }, manufacturer: 'Quectel', vendorRevision: 'EC25JFAR06A03M4G_01.001.01.001', handle: /^1$/, bridgeGetResponse: true, cglaCla: '81' },
-  'simcom-sim7600': { probes: { ccho: 'ok', cgla: 'ok', cchc: 'ok', csim: 'ok' }, manufacturer: 'SIMCOM INCORPORATED', vendorRevision: 'SIM7600M22_V2.0.1', handle: /^1$/, bridgeGetResponse: true, cglaCla: '81' },
+  'simcom-a7908e': { probes: { ccho: 'ok', cgla: 'ok', cchc: 'ok', csim: 'ok' }, manufacturer: 'SIMCOM INCORPORATED', vendorRevision: undefined, handle: /^1$/, bridgeGetResponse: true, cglaCla: '81' },
   seiko: { probes: { ccho: 'ok', cgla: 'ok', cchc: 'ok', csim: 'ok' }, manufacturer: 'SEIKO SOLUTIONS INC.', vendorRevision: undefined, handle: /^1$/, bridgeGetResponse: true, cglaCla: '81' },
-  'fibocom-fm350': { probes: { ccho: 'silent', cgla: 'silent', cchc: 'silent', csim: 'silent' }, manufacturer: 'Fibocom Wireless Inc.', vendorRevision: '81600.0000.00.29.21.01_GC', handle: /^1$/, bridgeGetResponse: true, cglaCla: '81' },
-  'sierra-em7590': { probes: { ccho: 'ok', cgla: 'error', cchc: 'ok', csim: 'ok' }, manufacturer: 'Sierra Wireless, Incorporated', vendorRevision: undefined, handle: /^[0-9a-f]{16}$/, bridgeGetResponse: false, cglaCla: '80' },
+  'fibocom-fm350': { probes: { ccho: 'ok', cgla: 'ok', cchc: 'ok', csim: 'ok' }, manufacturer: 'Fibocom Wireless Inc.', vendorRevision: '81600.0000.00.29.22.40_5000.0000.050.000.046_E41', handle: /^1$/, bridgeGetResponse: true, cglaCla: '81' },
+  'sierra-em7590': { probes: { ccho: 'ok', cgla: 'error', cchc: 'ok', csim: 'ok' }, manufacturer: 'Sierra Wireless, Incorporated', vendorRevision: undefined, handle: /^[0-9a-f]{16}$/, bridgeGetResponse: true, cglaCla: '80' },
 };
 
 describe.each(Object.entries(PERSONALITIES))('%s', (name, x) => {
@@ -158,10 +158,12 @@ describe.each(Object.entries(PERSONALITIES))('%s', (name, x) => {
     h.newLines();
     const r = await h.tx(getEid(1));
     if (x.bridgeGetResponse) {
+      const handle = h.rig.modem.state().sessions[0]!.id;
+      const chBits = x.cglaCla === '81' ? '01' : '00';
       expect(r).toBe('6106');
-      expect(h.newLines()).toEqual([`AT+CGLA=1,22,"81E2910006BF3E035C015A"`]);
+      expect(h.newLines()).toEqual([`AT+CGLA=${handle},22,"${x.cglaCla}E2910006BF3E035C015A"`]);
       expect(await h.tx('01C0000006')).toBe(EID_ECHO);
-      expect(h.newLines()).toEqual(['AT+CGLA=1,10,"01C0000006"']);
+      expect(h.newLines()).toEqual([`AT+CGLA=${handle},10,"${chBits}C0000006"`]);
     } else {
       expect(r).toBe(EID_ECHO);
       expect(h.newLines()).toHaveLength(1);
@@ -194,7 +196,9 @@ const pattern = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i)
 
 describe('T=0 reader procedure: the bridge\'s own buffer (modem that runs GET RESPONSE itself)', () => {
   const long = pattern(600);
-  const sierra = (session: ModemSessionOptions = {}) => start('sierra-em7590', { rig: { card: { storeDataResponse: () => long } }, session });
+  // no sourced personality runs GET RESPONSE itself (27.007 8.43 allows it): a test variant of the EM7590
+  const autoGetResponse = personalityWith('sierra-em7590', { getResponse: 'modem' });
+  const sierra = (session: ModemSessionOptions = {}) => start(autoGetResponse, { rig: { card: { storeDataResponse: () => long } }, session });
 
   it('serves 256 + 6100, 256 + 6158, 88 + 9000 without AT commands for the GET RESPONSEs', async () => {
     const h = await sierra();
@@ -486,7 +490,7 @@ describe('CSIM-only modems', () => {
     const h = await start('simcom-sim7600-noesim');
     const d = h.session.report.detection;
     expect(d.mode).toBe('csim');
-    expect(d.probes.ccho).toEqual({ result: 'error', final: '+CME ERROR: 4' });
+    expect(d.probes.ccho).toEqual({ result: 'error', final: 'ERROR' });
     expect(await h.tx(OPEN)).toBe('019000');
     expect(await h.tx(select(1))).toBe(FCI + '9000');
     expect(await h.tx(getEid(1))).toBe(EID_ECHO);
@@ -541,5 +545,28 @@ describe('CSIM-only modems', () => {
     await h.session.closeAllChannels('test');
     expect(h.newLines()).toEqual(['AT+CCHC=1']);
     expect(h.session.openChannels()).toEqual({});
+  });
+});
+
+describe('TERMINAL CAPABILITY gate (synthetic-terminal-capability-gate)', () => {
+  it('a +CSIM refused with ERROR before any TERMINAL CAPABILITY: the bridge sends one and the command again', async () => {
+    const h = await start('synthetic-terminal-capability-gate');
+    expect(h.session.report.detection.mode).toBe('csim');
+    expect(await h.tx(OPEN)).toBe('019000');
+    // the refused open (with the AT client's own retries of the same line), then TERMINAL CAPABILITY, then the open again
+    expect(h.newLines().slice(-2)).toEqual(['AT+CSIM=30,"80AA00000AA9088100820101830107"', 'AT+CSIM=10,"0070000001"']);
+    expect(h.rules()).toEqual([]);
+    expect(await h.tx(select(1))).toBe(FCI + '9000');
+  });
+
+  it("after a modem restart (the card reset behind the LPA's back) the LPA's own TERMINAL CAPABILITY is sent again", async () => {
+    const h = await start('synthetic-terminal-capability-gate', { rig: { timeScale: 0.001 } });
+    const lpaTc = '80AA000005A903830107';
+    expect(await h.tx(lpaTc)).toBe('9000');
+    expect(await h.tx(OPEN)).toBe('019000');
+    await h.rig.modem.faults.reboot();
+    h.newLines();
+    expect(await h.tx(OPEN)).toMatch(/^0[1-3]9000$/);
+    expect(h.newLines().filter((l) => l.includes('80AA'))).toEqual([`AT+CSIM=${lpaTc.length},"${lpaTc}"`]);
   });
 });

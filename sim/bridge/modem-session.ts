@@ -250,6 +250,9 @@ class AtApduFailure extends Error {
   }
 }
 
+/** TERMINAL CAPABILITY carrying eUICC-related terminal capabilities (ETSI TS 102 221 11.1.19, tag A9), the form PC LPAs send. */
+const DEFAULT_TERMINAL_CAPABILITY = hexToBytes('80AA00000AA9088100820101830107');
+
 const AT_APDU_LINE = /^\+(CGLA|CSIM):\s*(\d+)\s*,\s*"?([0-9A-Fa-f]*)"?\s*$/i;
 
 /** Parse `+CGLA: <len>,"<hex>"` (space optional, either hex case, len in hex characters). */
@@ -294,6 +297,13 @@ export class ModemSession {
   private readonly allowed: Set<string>;
   private readonly trace: (e: SessionTraceEvent) => void;
   private readonly channels = new Map<number, VirtualChannel>();
+  /**
+   * The LPA's last accepted TERMINAL CAPABILITY (ETSI TS 102 221 11.1.19: the terminal sends it
+   * after each reset of the card, before other commands). Some modems refuse every +CSIM until
+   * one was sent; after a reset the modem did behind the LPA's back (restart, REFRESH, card
+   * swap) the LPA does not know it must send it again, so the bridge does, once, on the refusal.
+   */
+  private terminalCapability: Uint8Array = DEFAULT_TERMINAL_CAPABILITY;
   /** reader procedure: response data the LPA has yet to fetch with GET RESPONSE, per LPA channel */
   private readonly pending = new Map<number, { rest: Uint8Array; sw: number }>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -695,6 +705,33 @@ export class ModemSession {
   /** Exactly one AT command for one APDU (plus retries of the same line). */
   private async atApdu(backend: Backend, c: Uint8Array, entry?: VirtualChannel): Promise<Uint8Array> {
     if (c.length > this.opts.maxApduBytes) throw new SwDecision('apdu-too-long', `APDU of ${c.length} bytes exceeds the modem's ${this.opts.maxApduBytes}; not split`);
+    const isTerminalCapability = (c[0]! & 0xfc) === 0x80 && c[1] === 0xaa;
+    let r: Uint8Array;
+    try {
+      r = await this.atApduLine(backend, c, entry);
+    } catch (err) {
+      if (!(err instanceof AtApduFailure) || err.op !== 'csim' || err.final.kind !== 'error' || isTerminalCapability) throw err;
+      if (!(await this.sendTerminalCapability(err))) throw err;
+      r = await this.atApduLine(backend, c, entry);
+    }
+    if (isTerminalCapability && responseSw(r) === 0x9000) this.terminalCapability = Uint8Array.from(c);
+    return r;
+  }
+
+  /** +CSIM refused with a bare ERROR: TERMINAL CAPABILITY first (the LPA's last one, or the bridge's), true when the card took it. */
+  private async sendTerminalCapability(refusal: AtApduFailure): Promise<boolean> {
+    try {
+      const r = await this.atApduLine({ kind: 'csim', cardChannel: 0 }, this.terminalCapability);
+      const ok = responseSw(r) === 0x9000;
+      this.decide('terminal-capability', `+CSIM answered ${formatFinal(refusal.final)}: TERMINAL CAPABILITY ${toUpperHex(this.terminalCapability)} sent (${formatSw(responseSw(r))})${ok ? ', the command sent again' : ''}`);
+      return ok;
+    } catch (err) {
+      this.decide('terminal-capability', `+CSIM answered ${formatFinal(refusal.final)}: TERMINAL CAPABILITY failed too (${(err as Error).message})`);
+      return false;
+    }
+  }
+
+  private async atApduLine(backend: Backend, c: Uint8Array, entry?: VirtualChannel): Promise<Uint8Array> {
     const hex = toUpperHex(c);
     const name = backend.kind === 'ccho' ? 'CGLA' : 'CSIM';
     const line = backend.kind === 'ccho' ? `AT+CGLA=${backend.handle},${hex.length},"${hex}"` : `AT+CSIM=${hex.length},"${hex}"`;

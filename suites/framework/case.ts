@@ -166,6 +166,15 @@ export class CaseRun {
   }
 }
 
+/**
+ * Every case on the emulated eUICC reaches it through the modem, and that card starts with no
+ * enabled profile: a modem that refuses such a card leaves nothing to judge.
+ */
+function emptyCardUnreachable(env: SuiteEnv): string | undefined {
+  if (env.rig.euicc.kind !== 'emulated' || env.capabilities.has('emptyCardAccess')) return undefined;
+  return `the modem (${env.personality}) gives no access to an eUICC with no enabled profile (simRequiresUsim), and the emulated eUICC starts with none`;
+}
+
 /** Errors that are defects of bridgelab's own code whatever the IUT did. */
 function isProgrammingError(err: unknown): boolean {
   return err instanceof TypeError || err instanceof ReferenceError || err instanceof SyntaxError || err instanceof RangeError || err instanceof EvalError || err instanceof URIError || err instanceof CaseDefinitionError;
@@ -282,7 +291,7 @@ export function tc(spec: CaseSpec, body: (c: CaseRun) => Promise<void>): void {
     await allure.parameter('personality', env.personality);
 
     const missing = (spec.requires ?? []).filter((c) => !env.capabilities.has(c));
-    const applicability = missing.length ? `rig '${env.rig.name}' lacks ${missing.join(', ')}` : spec.applicable?.(env);
+    const applicability = missing.length ? `rig '${env.rig.name}' lacks ${missing.join(', ')}` : (emptyCardUnreachable(env) ?? spec.applicable?.(env));
     let outcome: BodyOutcome;
     if (applicability !== undefined && applicability !== true) outcome = { kind: 'not-applicable', reason: applicability };
     else {

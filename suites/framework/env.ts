@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadPersonality } from '../../sim/modem/personality.ts';
 import { capabilitiesOf, firstPersonality, loadRig, observationsOf, type Capability, type Observation, type Rig } from '../../rigs/rig.ts';
 
 export const ENV = {
@@ -27,7 +28,9 @@ let cached: SuiteEnv | undefined;
 
 /** The environment of a run of `rig`: its capabilities and observations follow from its parts. */
 export function envFor(rig: Rig, personality: string, reportDir: string): SuiteEnv {
-  return { rig, capabilities: capabilitiesOf(rig), observations: observationsOf(rig), personality, reportDir };
+  const capabilities = capabilitiesOf(rig);
+  if (rig.modem.kind === 'fake' && loadPersonality(personality).simRequiresUsim) capabilities.delete('emptyCardAccess');
+  return { rig, capabilities, observations: observationsOf(rig), personality, reportDir };
 }
 
 export function suiteEnv(): SuiteEnv {
