@@ -25,12 +25,14 @@ import { timeCertify, type CertifyTiming } from './certify-time.ts';
 import { benchReportHtml, type ReportTiming } from './report-html.ts';
 import { benchPcscd, type PcscdBench } from './pcscd.ts';
 import { machineInfo } from './lib/machine.ts';
+import { refreshReadme } from './lib/readme-include.ts';
 import { round, summarize, type Summary } from './lib/stats.ts';
 import { markdown, table, type Cell } from './lib/table.ts';
 
 const SECTIONS = ['direct', 'bridge', 'uart', 'pcscd', 'throughput', 'apdu', 'certify', 'report'] as const;
 type Section = (typeof SECTIONS)[number];
 const HERE = dirname(fileURLToPath(import.meta.url));
+const DEFAULT_OUT = join(HERE, 'results', 'latest.json');
 
 const TARGETS = {
   downloadMedianMs: 150,
@@ -114,7 +116,7 @@ function parse(): { sections: Section[]; runs: number; uartRuns: number; persona
     uartRuns: int(values['uart-runs'], quick ? 3 : 50, 'uart-runs'),
     personalities,
     tmp: values.tmp ?? tmpdir(),
-    out: values.out ?? join(HERE, 'results', 'latest.json'),
+    out: values.out ?? DEFAULT_OUT,
     quick,
     ...(values['profile-smdp'] ? { profileSmdp: values['profile-smdp'] } : {}),
   };
@@ -198,7 +200,9 @@ async function main(): Promise<void> {
     md.push(`\n**${title}**\n\n${markdown(header, rows)}`);
   };
   out.push(`machine: ${machine.cpus} x ${machine.model}, ${machine.memoryMiB} MiB RAM, node ${machine.node}, ${machine.platform}/${machine.arch} ${machine.kernel}; load average at start ${machine.loadAverage.join(' ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  md.push(out[0]!);
+  const argv = process.argv.slice(2);
+  md.push(`Written by \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (bench/run.ts) on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; what each column means: bench/README.md.`);
+  md.push(`\n${out[0]!}`);
 
   const names = { direct: 'in-process (LPA -> eUICC)', bridge: 'vpcd -> bridge -> PTY modem', uart115200: 'same at 115200 baud' } as const;
   const dl = Object.entries(downloads) as [keyof typeof names, ScenarioSummary][];
@@ -307,6 +311,7 @@ async function main(): Promise<void> {
   writeFileSync(o.out, `${JSON.stringify(result, null, 1)}\n`);
   writeFileSync(o.out.replace(/\.json$/, '') + '.md', `${md.join('\n')}\n`);
   say(`results: ${o.out}`);
+  if (o.out === DEFAULT_OUT && refreshReadme()) say('README.md: benchmark tables refreshed from bench/results/latest.md');
 }
 
 main().catch((e: unknown) => {

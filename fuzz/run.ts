@@ -6,6 +6,7 @@
 //   npm run fuzz -- --seed S --only TARGET --from-iteration I --count 1
 // Exit code: 0 no findings, 1 findings, 2 usage error.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { refreshReadme } from '../bench/lib/readme-include.ts';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +196,25 @@ export function formatTable(results: readonly TargetResult[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** The committed summary the README includes (bench/lib/readme-include.ts): machine, date, command, one row per target. */
+export function formatMarkdown(report: { seed: number; budgetSeconds: number; machine: string; loadAverage: { start: string; end: string }; startedAt: string; elapsedMs: number; argv: readonly string[]; results: readonly TargetResult[] }): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const rows = report.results.map((r) => {
+    const rate = r.elapsedMs > 0 ? Math.round((r.iterations / r.elapsedMs) * 1000) : 0;
+    return `| ${r.target} | ${n(r.iterations)} | ${n(rate)}/s | ${r.crashes} | ${r.hangs} | ${r.invariantViolations} | ${r.stoppedBy} |`;
+  });
+  const clean = report.results.every((r) => !r.crashes && !r.hangs && !r.invariantViolations);
+  return [
+    `Written by \`npm run fuzz${report.argv.length ? ` -- ${report.argv.join(' ')}` : ''}\` (fuzz/run.ts) on ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${(report.elapsedMs / 1000).toFixed(0)} s; seed ${report.seed}, budget ${report.budgetSeconds} s;`,
+    `${report.machine}; load average ${report.loadAverage.start} at start, ${report.loadAverage.end} at the end. ${clean ? 'No crash, hang or invariant violation.' : 'FINDINGS: see fuzz/results/latest.json.'}`,
+    `Rejection classes per target: fuzz/results/latest.json.`,
+    '',
+    '| target | iterations | rate | crashes | hangs | invariant violations | stopped by |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n');
+}
+
 function formatFindings(results: readonly TargetResult[]): string {
   const out: string[] = [];
   for (const r of results)
@@ -251,7 +271,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const report = { seed: o.seed, budgetSeconds: o.budgetSeconds, machine, loadAverage: { start: loadAtStart, end: load() }, startedAt: new Date(started).toISOString(), elapsedMs: Date.now() - started, argv: [...argv], results };
   mkdirSync(dirname(o.output), { recursive: true });
   writeFileSync(o.output, JSON.stringify(report, null, 1) + '\n');
+  writeFileSync(o.output.replace(/\.json$/, '') + '.md', formatMarkdown(report) + '\n');
   console.log(`\nresults: ${o.output}`);
+  if (o.output === RESULTS && refreshReadme()) console.log('README.md: fuzz table refreshed from fuzz/results/latest.md');
   return results.some((r) => r.crashes || r.hangs || r.invariantViolations) ? 1 : 0;
 }
 
