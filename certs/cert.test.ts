@@ -7,7 +7,7 @@ import { toHex } from '../sim/bytes.ts';
 const SGP26 = fileURLToPath(new URL('./sgp26/', import.meta.url));
 const load = (f: string) => parseCert(readFileSync(SGP26 + f));
 
-describe('parseCert on the SGP.26 certificates (REFERENCE.md facts)', () => {
+describe('parseCert on the SGP.26 certificates (facts of the SGP.26 PKI)', () => {
   it('CI: subject, self-issued, policy .1.0, SKI f54172bd..., CA, valid 2020-2055', () => {
     const ci = load('CertificateIssuer/CERT_CI_ECDSA_NIST.der');
     expect(ci.subject).toBe('CN=Test CI, OU=TESTCERT, O=RSPTEST, C=IT');

@@ -1,5 +1,5 @@
 // `bridgelab bridge`: run the reference LPA Bridge (sim/bridge) on a modem's serial port,
-// serving the LPA over vsmartcard vpcd framing (REFERENCE.md 5) in listen or connect-out
+// serving the LPA over vsmartcard vpcd framing (vsmartcard's vpcd protocol) in listen or connect-out
 // mode, optionally over TLS-PSK; modem access with 3GPP TS 27.007 +CCHO/+CGLA/+CCHC
 // (8.45/8.43/8.46) or +CSIM (8.17), detected at start-up. Prints one line on stdout when
 // ready, short event lines on stderr, every event as JSON lines with --log; runs until

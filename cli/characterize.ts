@@ -2,7 +2,7 @@
 // real modem over its AT serial port (ITU-T V.250 command lines, 3GPP TS 27.007 SIM access:
 // +CSIM 8.17, +CGLA 8.43, +CCHO 8.45, +CCHC 8.46, +CMEE 9.1) with sim/modem/characterize.ts
 // and write the personality JSON a fake modem can run, plus every exchange and conclusion
-// in <out>.observations.json. Exit codes (DESIGN.md): 0 done, 1 the modem did not answer
+// in <out>.observations.json. Exit codes: 0 done, 1 the modem did not answer
 // (or the port failed), 2 usage or configuration error.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';

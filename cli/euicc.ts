@@ -1,5 +1,5 @@
 // `bridgelab euicc`: run the software eUICC (SGP.22 ISD-R with ES10a/b/c, sim/euicc)
-// as a card in a vsmartcard vpcd reader (REFERENCE.md 5: pcscd + vsmartcard-vpcd
+// as a card in a vsmartcard vpcd reader (pcscd + vsmartcard-vpcd
 // listen on 35963, the card side connects), so that any PC/SC program (lpac, pySim,
 // opensc-tool) sees it as an eUICC. Reconnects when vpcd restarts; runs until
 // SIGINT/SIGTERM. Exit codes: 0 stopped by a signal, 1 a state file that is damaged,

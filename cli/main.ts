@@ -1,4 +1,4 @@
-// `bridgelab` command line: one binary, one subcommand per job (DESIGN.md "CLI").
+// `bridgelab` command line: one binary, one subcommand per job.
 // Subcommands are loaded lazily so that `bridgelab decode` does not pay for the
 // SM-DP+ or the suites. Exit codes: 0 ok, 1 operation failed, 2 usage error.
 import { UsageError, OperationError, HelpRequested, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './errors.ts';

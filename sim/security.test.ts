@@ -10,7 +10,7 @@
 // - the SM-DP+ refuses TLS 1.0 and 1.1 (the client offers them, the server alerts
 //   protocol_version) and every invalid SGP.26 eUICC-side certificate variant
 //   (certs/issue.ts issueInvalid) in ES9+.AuthenticateClient with the exact
-//   subject/reason code (SGP.22 5.6.3; REFERENCE.md 3);
+//   subject/reason code (SGP.22 5.6.3);
 // - no private key (SGP.26 SK_*.pem, the SM-DP+ TLS keys) and no Ki/OPc of an installed
 //   profile appears in any file of a `bridgelab certify` report (run here on one download
 //   case, HTML included) nor in the bridge and SM-DP+ logs of a download through the bridge.
@@ -234,7 +234,7 @@ describe('SM-DP+ TLS', () => {
 });
 
 describe('SM-DP+ refuses every invalid SGP.26 eUICC-side certificate in AuthenticateClient', () => {
-  /** SGP.22 5.6.3 / REFERENCE.md 3: the status each eUICC/EUM certificate defect must produce. */
+  /** SGP.22 5.6.3: the status each eUICC/EUM certificate defect must produce. */
   const EXPECTED: Partial<Record<InvalidVariant, readonly [string, string]>> = {
     expired: ['8.1.3', '6.3'],
     notYetValid: ['8.1.3', '6.3'],

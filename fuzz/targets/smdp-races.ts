@@ -43,6 +43,10 @@ interface World {
   /** accepted successful PIRs per ICCID */
   installs: Map<string, number>;
   seenNotifications: number;
+  /** downloads in flight per eUICC index (an eUICC holds one euiccChallenge at a time) */
+  downloading?: Map<number, number>;
+  /** downloads started so far per eUICC index */
+  downloadStarts?: Map<number, number>;
 }
 
 type Outcome = { ok: true; what: string } | { ok: false; violation: string };
@@ -64,13 +68,25 @@ async function opDownload(rng: Rng, w: World): Promise<Outcome> {
   const o = pick(rng, orders);
   if (!o) return opOrder(rng, w);
   const e = rng.int(w.euiccs.length);
+  // a download of the same eUICC in flight when this one starts, or started before it ends
+  const starts = (w.downloadStarts ??= new Map());
+  const inFlight = (w.downloading ??= new Map());
+  const overlappedAtStart = (inFlight.get(e) ?? 0) > 0;
+  const myStart = (starts.get(e) ?? 0) + 1;
+  starts.set(e, myStart);
+  inFlight.set(e, (inFlight.get(e) ?? 0) + 1);
   try {
     const d = await download(w.client, w.euiccs[e]!, { address: w.server.address, matchingId: o.matchingId! });
     w.kept.push({ euicc: e, transactionId: d.transactionId, iccid: o.iccid, orderId: o.orderId });
     return { ok: true, what: `download ${o.iccid} by eUICC ${e}` };
   } catch (err) {
     if (err instanceof FlowError) return { ok: true, what: `download refused: ${err.message.slice(0, 80)}` };
+    // two sessions of one eUICC at once: GetEuiccChallenge of the second replaced the first's
+    // challenge, so the eUICC refuses the first server's signature (SGP.22 5.7.13) - as it must
+    if ((overlappedAtStart || starts.get(e) !== myStart) && err instanceof Error && err.message.endsWith('euiccChallengeMismatch')) return { ok: true, what: 'download refused by the eUICC: another session of it started meanwhile' };
     throw err;
+  } finally {
+    inFlight.set(e, (inFlight.get(e) ?? 1) - 1);
   }
 }
 

@@ -1,5 +1,5 @@
 // Campaigns `vpcd-bridge` and `vpcd-card`: malformed vsmartcard vpcd traffic from the LPA
-// side (REFERENCE.md 5: 2-byte big-endian length + payload; 1-byte control 00/01/02/04)
+// side (vsmartcard's vpcd protocol: 2-byte big-endian length + payload; 1-byte control 00/01/02/04)
 // over loopback TCP into (a) the reference bridge (startBridge, listen mode, its modem a
 // well-behaved scripted port) and (b) the card-side endpoint sim/vpcd/card-side.ts serving
 // the software eUICC. Frames: valid LPA APDUs, control bytes (known and unknown), 0..3-byte

@@ -1,7 +1,7 @@
 // AT command client of the reference LPA Bridge: ITU-T V.250 command lines and result
 // codes, 3GPP TS 27.007 9.1/9.2 (+CMEE, +CME ERROR) over a serial port (real tty, PTY or
 // a serialport mock binding). Used for 27.007 8.17 +CSIM, 8.45 +CCHO, 8.46 +CCHC and
-// 8.43 +CGLA by modem-session.ts. Behaviour seen on real modules (REFERENCE.md 4): one
+// 8.43 +CGLA by modem-session.ts. Behaviour seen on real modules (public lpac issues, see the personalities' sources): one
 // write per command line, echo coming back after a restart despite ATE0, URCs (RDY,
 // +CPIN, +QUSIM, +QIND...) interleaved with - even inside - responses, bare ERROR that
 // succeeds on retry, silent `=?` test commands, modems that restart under us.

@@ -1,5 +1,5 @@
-// The reference LPA Bridge (DESIGN.md "Parts"): a vsmartcard vpcd card endpoint towards
-// the LPA (REFERENCE.md 5; listen mode, default 0.0.0.0:35963, or connect-out with
+// The reference LPA Bridge: a vsmartcard vpcd card endpoint towards
+// the LPA (vsmartcard's vpcd protocol; listen mode, default 0.0.0.0:35963, or connect-out with
 // backoff; optional TLS-PSK, RFC 4279 suites on TLS 1.2) whose card is the modem's card
 // eUICC reached with 3GPP TS 27.007 8.17 +CSIM, 8.45 +CCHO, 8.43 +CGLA, 8.46 +CCHC
 // (modem-session.ts; channels per ISO 7816-4 / ETSI TS 102 221, T=0 procedure run here).

@@ -1,4 +1,4 @@
-// PC/SC integration (REFERENCE.md 5): `bridgelab euicc --vpcd 127.0.0.1:35963` runs as a
+// PC/SC integration (pcscd + vsmartcard's vpcd driver): `bridgelab euicc --vpcd 127.0.0.1:35963` runs as a
 // separate process and plugs the software eUICC into pcscd's vsmartcard vpcd reader;
 // opensc-tool (Debian `opensc`, a PC/SC client not written here) selects the ISD-R and
 // sends ES10 GetEID and GetEUICCInfo1 STORE DATA APDUs (SGP.22 5.7.20, 5.7.8).

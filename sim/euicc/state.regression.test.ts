@@ -88,6 +88,8 @@ const CASES: [string, (path: string) => void, RegExp][] = [
   ['AID not yet allocated', edit((s) => (s['nextIsdpIndex'] = 1)), /profiles\.0\.isdpAid: [0-9A-F]{32} is not an ISD-P AID allocated below nextIsdpIndex 1/],
   ['wrongly typed field', edit((s) => (s.profiles[0]!['size'] = 'big')), /profiles\.0\.size: Invalid input: expected number, received string/],
   ['profiles of non-objects (was a TypeError)', edit((s) => (s.profiles = [1, 'x'] as unknown as Record<string, unknown>[])), /profiles\.0: Invalid input: expected object, received number/],
+  // found by npm run fuzz (euicc-state-damage, seed 20261122, iteration 425): an empty dpOid was loaded, then every GetProfilesInfo answered 6F00
+  ['empty dpOid (fuzz)', edit((s) => (s.profiles[0]!['dpOid'] = '')), /profiles\.0\.dpOid: expected a dotted OBJECT IDENTIFIER/],
   ['sequence number above the last', edit((s) => (s['lastSeqNumber'] = 0)), /notifications: sequence number \d+ is above lastSeqNumber 0/],
   ['version 1 with two enabled profiles', editV1((s) => s.profiles.forEach((p) => (p['enabled'] = true))), /profiles: 2 profiles enabled/],
   ['version 1 with profiles of non-objects', editV1((s) => (s.profiles = [null] as unknown as Record<string, unknown>[])), /profiles\.0: Invalid input: expected object, received null/],

@@ -53,6 +53,8 @@ export function isdpIndexOf(aid: string): number | undefined {
 const hex = z.string().regex(/^(?:[0-9a-fA-F]{2})*$/, 'expected hex');
 const text = z.string().max(1024);
 const iccid = z.string().regex(/^\d{18,20}$/, 'expected 18-20 digits');
+/** an OBJECT IDENTIFIER in dotted form, as ProfileInfo and notifications encode it (ITU-T X.690 8.19) */
+const oid = z.string().max(256).regex(/^[0-2](\.\d{1,20}){1,30}$/, 'expected a dotted OBJECT IDENTIFIER');
 const curve = z.enum(['P-256', 'brainpoolP256r1']);
 const kind = z.enum(['install', 'enable', 'disable', 'delete']);
 
@@ -79,7 +81,7 @@ const StoredProfileSchema = z.strictObject({
   /** hex of the OperatorId fields */
   profileOwner: z.strictObject({ mccMnc: hex, gid1: hex.optional(), gid2: hex.optional() }).optional(),
   /** dpOid of ConfigureISDP's dpProprietaryData */
-  dpOid: text.optional(),
+  dpOid: oid.optional(),
   policyRules: z.array(z.enum(['pprUpdateControl', 'ppr1', 'ppr2'])),
   /** hex DER of serviceSpecificDataStoredInEuicc (the BF22 element), if any */
   serviceSpecificData: hex.optional(),
@@ -87,7 +89,7 @@ const StoredProfileSchema = z.strictObject({
   metadataDer: hex,
   /** SM-DP+ address and OID (CERT.DPpb) of the download */
   smdpAddress: text,
-  smdpOid: text,
+  smdpOid: oid,
   /** curve of the eUICC identity used for the download (signs this profile's notifications) */
   identityCurve: curve,
   /** unprotected profile package (SAIP), hex */
@@ -118,7 +120,7 @@ const BppMarkerSchema = z.strictObject({
   transactionId: hex,
   smdpAddress: text,
   /** OID of CERT.DPpb */
-  smdpOid: text,
+  smdpOid: oid,
   identityCurve: curve,
   /** BppCommandId the eUICC was processing or expecting */
   bppCommandId: z.number().int().min(0).max(127),

@@ -1,4 +1,4 @@
-// Reader side of the vsmartcard vpcd protocol (REFERENCE.md section 5; the role pcscd's
+// Reader side of the vsmartcard vpcd protocol (vsmartcard's vpcd.c; the role pcscd's
 // vpcd plays) as an ApduTransport for the test LPA: the LPA drives a card behind an LPA
 // Bridge through it (SGP.22 5.7 ES10 APDUs). Both directions of connection: connect to a
 // bridge that listens, or listen for a bridge that connects out. Control bytes 00/01/02/04

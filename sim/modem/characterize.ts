@@ -1,6 +1,6 @@
 // Modem characterization (`bridgelab characterize`): probe a real modem over its AT
 // serial port and write what was learned as a personality (personality.ts) that the fake
-// modem runs (DESIGN.md "Contracts": a personality is data). Every probe has a timeout, so
+// modem runs (a personality is data). Every probe has a timeout, so
 // a silent modem never hangs the run, and every exchange is kept as an observation.
 //
 // Command lines and answers follow ITU-T V.250: 5.2.1 command line (spaces ignored, lines
@@ -149,7 +149,7 @@ const NO_SUCH_AID = 'F0425249444745' + '4C4142';
 /** GetEID (SGP.22 5.7.20): STORE DATA, one block, BF3E { 5C 01 5A }; CLA set per probe. */
 const GET_EID_BODY = 'E2910006BF3E035C015A';
 const DEFAULT_IMEI = '000000000000000';
-/** Without TERMINAL CAPABILITY a UICC opens at most 3 extra channels (REFERENCE.md 2). */
+/** Without TERMINAL CAPABILITY a UICC opens at most 3 extra channels (ETSI TS 102 221 11.1.19: more only when the terminal announces them). */
 const DEFAULT_MAX_CHANNELS = 3;
 /** Short APDU limit: CLA INS P1 P2 Lc + 255 data + Le. */
 const SHORT_APDU_MAX = 261;
@@ -179,7 +179,7 @@ const TABLE_NAMES: Record<CommandId, string> = {
 /** Waits before retrying a refused +CCHO (each refusal restarts a modem's retry clock, so the first that works is the interval). */
 const CCHO_RETRY_GRID_MS: readonly number[] = [50, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 3000];
 const GAP_GRID_MS: readonly number[] = [25, 50, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000];
-/** Lines modems send on their own (REFERENCE.md 4), kept out of identity answers. */
+/** Lines modems send on their own (27.007 URCs and vendor start-up lines), kept out of identity answers. */
 const URC_LINE = /^(RDY|\+CFUN: ?\d+|\+CPIN: ?READY|\+QUSIM: ?\d+|\+QIND: ?.*|SMS DONE|PB DONE|\+C(E|G)?REG: ?.*|\+STIN: ?.*|\+CIEV: ?.*|\^[A-Z]+: ?.*)$/;
 
 const STEPS = [
@@ -276,7 +276,7 @@ class AtSession {
     if (this.signal?.aborted) throw new CharacterizeAbortedError('characterization interrupted');
   }
 
-  /** One write per command line (REFERENCE.md 4: split writes break some modems). */
+  /** One write per command line (split writes break some modems, as lpac users report). */
   write(text: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.port.write(Buffer.from(text, 'latin1'), (err) => (err ? reject(new SerialWriteError(`write to the modem failed: ${err.message}`)) : resolve()));
@@ -1583,7 +1583,7 @@ class Characterizer {
     if (this.maxCsim === undefined) this.defaultIfUnlisted('limits.maxApduBytes.csim', 'not measured');
     if (this.maxCgla === undefined) this.defaultIfUnlisted('limits.maxApduBytes.cgla', 'not measured');
     // never probed: they need a restart, a card swap, or many hours of traffic
-    this.useDefault('echoAfterRestart', 'needs a modem restart; default true: V.250 6.2.4 factory default E1, and modules that come back with echo on after a restart (REFERENCE.md 4)');
+    this.useDefault('echoAfterRestart', 'needs a modem restart; default true: V.250 6.2.4 factory default E1, and modules that come back with echo on after a restart');
     this.useDefault('urcsAfterRestart', 'needs a modem restart; default none');
     this.useDefault('urcsOnCardRemoval', 'needs a card removal; default none');
     this.useDefault('urcsOnCardInsertion', 'needs a card insertion; default none');

@@ -77,7 +77,7 @@ describe('functionExecutionStatus', () => {
       message: 'no such order',
     });
   });
-  it('has the subject/reason table of REFERENCE.md section 3', () => {
+  it('has the subject/reason codes SGP.22 gives the ES9+/ES11 functions', () => {
     expect(Status.InsufficientMemory).toMatchObject({ subjectCode: '8.1', reasonCode: '4.8' });
     expect(Status.ConfirmationCodeRetriesExceeded).toMatchObject({ subjectCode: '8.2.7', reasonCode: '6.4' });
     expect(Status.DownloadOrderExpired).toMatchObject({ subjectCode: '8.8.5', reasonCode: '4.10' });

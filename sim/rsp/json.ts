@@ -1,7 +1,7 @@
 // HTTP/JSON binding of ES9+ and ES11 (SGP.22 6.5, 6.5.1 common header, 6.5.2 functions)
 // and the ES2+ messages (SGP.22 5.3, same JSON conventions): strict base64 <-> bytes,
 // uppercase-hex transactionId, functionExecutionStatus builders, the subject/reason codes
-// LPAs know (REFERENCE.md section 3) as named constants, typed request/response shapes and
+// LPAs know (SGP.22 subject/reason codes of each function) as named constants, typed request/response shapes and
 // validators that throw a JsonFieldError naming the missing or invalid field.
 import { type Codec, decode, DerError } from './der.ts';
 
@@ -98,7 +98,7 @@ export interface StatusCode {
 
 /**
  * Subject/reason codes of SGP.22 6.5.2/5.3 that LPAs recognise (lpac's table,
- * REFERENCE.md section 3). Messages are ours.
+ * SGP.22 5.6 per function). Messages are ours.
  */
 export const Status = {
   InsufficientMemory: { subjectCode: '8.1', reasonCode: '4.8', message: 'eUICC does not have sufficient space for this Profile' },

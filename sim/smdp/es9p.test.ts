@@ -1,5 +1,5 @@
 // ES9+ error cases of the test SM-DP+ (SGP.22 5.6.1-5.6.5), each provoked over loopback
-// HTTPS and checked for its exact subject/reason code (REFERENCE.md section 3), plus
+// HTTPS and checked for its exact subject/reason code (SGP.22 5.6), plus
 // rebinding (5.6.2), notifications with a bad transaction or signature (5.6.4) and the
 // confirmation code (right / missing / wrong / retries exceeded).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

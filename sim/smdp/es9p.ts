@@ -3,7 +3,7 @@
 // smdpSignature2), GetBoundProfilePackage (5.6.2: euiccSignature2, hashCc, rebinding rules,
 // BPP binding 2.5.4), HandleNotification (5.6.4: PIR and other notifications) and
 // CancelSession (5.6.5). InitiateAuthentication (5.6.1) is in auth.ts. Every detected error
-// is an RspFunctionError with the subject/reason of REFERENCE.md section 3.
+// is an RspFunctionError with the subject/reason codes SGP.22 5.6 gives the function.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, derOf } from '../rsp/der.ts';
 import { EuiccSigned2, NotificationMetadata, Signature, SmdpSigned2, type NotificationEvent } from '../rsp/common.ts';

@@ -1,4 +1,4 @@
-// vsmartcard vpcd wire protocol (REFERENCE.md section 5; vsmartcard's vpcd.c):
+// vsmartcard vpcd wire protocol (vsmartcard's vpcd.c and its protocol description):
 // every message is a 2-byte big-endian length followed by that many bytes. A
 // 1-byte payload is a control message from the reader side (00 power off,
 // 01 power on, 02 reset, 04 get ATR, answered with the ATR); any other payload
