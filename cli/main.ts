@@ -30,7 +30,7 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
   modem: {
     summary: 'fake modem (personality) on a PTY for a bridge under test, with the software eUICC behind it',
     load: async () => {
-      const { modemCommand } = await import('../sim/modem/cli.ts');
+      const { modemCommand } = await import('./modem.ts');
       return (args) => modemCommand(args, { transportFactory: inProcessEuicc });
     },
   },

@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtClient, AtCommandError, AtTimeoutError, parseFinal, type AtRebootEvent, type AtTraceEvent } from './at.ts';
-import { modemRig, type ModemRig } from './testing/modem-rig.ts';
+import { modemRig, type ModemRig } from '../modem/testing/modem-rig.ts';
 import { ok, ScriptedPort } from './testing/scripted-port.ts';
 
 /** A responder that answers ATE0/AT+CMEE=1/AT+CMEE? and delegates the rest. */

@@ -9,7 +9,7 @@ import { VpcdTransportError } from '../lpa/errors.ts';
 import { connectVpcdReader, VpcdReaderListener, VpcdReaderTransport } from '../lpa/vpcd-transport.ts';
 import { connectPsk, startBridge, BridgeStartError, type Bridge, type BridgeOptions, type BridgeTraceEvent } from './bridge.ts';
 import { ISD_R_AID } from './modem-session.ts';
-import { modemRig, type ModemRig } from './testing/modem-rig.ts';
+import { modemRig, type ModemRig } from '../modem/testing/modem-rig.ts';
 import { createEuicc } from '../euicc/euicc.ts';
 import { Es10Client } from '../lpa/es10.ts';
 

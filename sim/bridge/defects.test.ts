@@ -10,7 +10,7 @@ import { AtClient } from './at.ts';
 import { startBridge, BridgeStartError, type BridgeTraceEvent } from './bridge.ts';
 import { BridgeDefects, DEFECT_NAMES, DefectError, parseDefectNames, SPLIT_OVER_HEX_CHARS, type DefectName } from './defects.ts';
 import { ISD_R_AID, ModemSession, SessionConfigError, type SessionTraceEvent } from './modem-session.ts';
-import { modemRig, type ModemRig } from './testing/modem-rig.ts';
+import { modemRig, type ModemRig } from '../modem/testing/modem-rig.ts';
 import { personalityWith } from '../modem/testing/engine-harness.ts';
 import type { Personality } from '../modem/personality.ts';
 

@@ -8,7 +8,7 @@ import { personalityWith } from '../modem/testing/engine-harness.ts';
 import { ok, ScriptedPort } from './testing/scripted-port.ts';
 import { AtClient, type AtClientOptions } from './at.ts';
 import { ModemSession, parseApduResponseLine, parseCchoLine, cardChannelOfSession, SW_RULES, type ModemSessionOptions, type SessionTraceEvent, ISD_R_AID } from './modem-session.ts';
-import { modemRig, type ModemRig, type ModemRigOptions } from './testing/modem-rig.ts';
+import { modemRig, type ModemRig, type ModemRigOptions } from '../modem/testing/modem-rig.ts';
 import type { Personality } from '../modem/personality.ts';
 
 const USIM_AID = 'A0000000871002FFFFFFFF8907090000';

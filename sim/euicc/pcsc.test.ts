@@ -15,7 +15,7 @@ import { parseOpenscOutput } from './testing/opensc.ts';
 
 const VPCD_PORT = 35963;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI_SCRIPT = fileURLToPath(new URL('./testing/run-euicc-cli.ts', import.meta.url));
+const CLI_SCRIPT = fileURLToPath(new URL('../../cli/testing/run-euicc-cli.ts', import.meta.url));
 
 function which(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;

@@ -1,21 +1,17 @@
 // `bridgelab modem --pty --personality <name> [--baud N] [--link PATH] [--json]`: runs a
 // fake modem (DESIGN.md: personality data, one engine) on a PTY that the bridge under
 // test opens as its serial port, prints the device path and serves until SIGINT or
-// SIGTERM. The card behind it comes from an ApduTransportFactory (the software eUICC
-// once it is wired; until then a placeholder fake card). Exit codes: 0, 1, 2 (DESIGN.md).
-import { OperationError, UsageError } from '../../cli/errors.ts';
-import { requirePrograms, SOCAT } from '../../cli/preflight.ts';
-import type { ModemTraceEvent } from './engine.ts';
-import { listPersonalities, loadPersonality, type Personality } from './personality.ts';
-import { type PtyModem, startPtyModem } from './serial.ts';
-import { FakeCard } from './testing/fake-card.ts';
-import { type ApduTransport, type ApduTransportFactory, ModemEndpointError, PersonalityError } from './types.ts';
-
-/** Placeholder card until the software eUICC is wired in: the modem tests' fake card. */
-export const placeholderTransportFactory: ApduTransportFactory = () => new FakeCard();
+// SIGTERM. The card behind it comes from an ApduTransportFactory (cli/main.ts passes
+// the software eUICC; tests pass a fake card). Exit codes: 0, 1, 2 (DESIGN.md).
+import { OperationError, UsageError } from './errors.ts';
+import { requirePrograms, SOCAT } from './preflight.ts';
+import type { ModemTraceEvent } from '../sim/modem/engine.ts';
+import { listPersonalities, loadPersonality, type Personality } from '../sim/modem/personality.ts';
+import { type PtyModem, startPtyModem } from '../sim/modem/serial.ts';
+import { type ApduTransport, type ApduTransportFactory, ModemEndpointError, PersonalityError } from '../sim/modem/types.ts';
 
 export interface ModemCommandDeps {
-  /** the card behind the modem (default: placeholderTransportFactory) */
+  /** the card behind the modem; needed to serve (--pty), not for --list or --help */
   transportFactory?: ApduTransportFactory;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
@@ -147,8 +143,8 @@ export async function modemCommand(args: string[], deps: ModemCommandDeps = {}):
     throw err;
   }
 
-  const factory = deps.transportFactory ?? placeholderTransportFactory;
-  if (!deps.transportFactory) stderr('bridgelab modem: card: built-in placeholder fake card (the software eUICC is not wired yet)\n');
+  const factory = deps.transportFactory;
+  if (!factory) throw new Error('modemCommand: no transportFactory (the card behind the modem) was given');
   const transport: ApduTransport = await factory();
   let pty: PtyModem;
   try {

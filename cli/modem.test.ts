@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SerialPort } from 'serialport';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../cli/errors.ts';
-import { modemCommand } from './cli.ts';
-import { listPersonalities } from './personality.ts';
-import { findSocat } from './serial.ts';
-import { AtClient } from './testing/at-client.ts';
-import { FakeCard } from './testing/fake-card.ts';
+import { UsageError } from './errors.ts';
+import { modemCommand } from './modem.ts';
+import { listPersonalities } from '../sim/modem/personality.ts';
+import { findSocat } from '../sim/modem/serial.ts';
+import { AtClient } from '../sim/modem/testing/at-client.ts';
+import { FakeCard } from '../sim/modem/testing/fake-card.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '..');
 
 async function talk(path: string, lines: string[]): Promise<string[]> {
   const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
@@ -49,6 +49,10 @@ describe('modemCommand arguments', () => {
 });
 
 describe.skipIf(!findSocat())('bridgelab modem --pty (needs socat, Debian package socat)', () => {
+  it('refuses to serve without a card factory', async () => {
+    await expect(modemCommand(['--pty', '--personality', 'quectel-ec25j'])).rejects.toThrow(/no transportFactory/);
+  });
+
   it('in-process: prints JSON, serves the card from the factory, stops on abort', async () => {
     const link = join(tmpdir(), `bridgelab-cli-${process.pid}-${Date.now()}`);
     const ac = new AbortController();
@@ -76,7 +80,7 @@ describe.skipIf(!findSocat())('bridgelab modem --pty (needs socat, Debian packag
 
   it('as a separate process: prints the path, serves AT, exits 0 on SIGTERM', async () => {
     const link = join(tmpdir(), `bridgelab-cli-proc-${process.pid}-${Date.now()}`);
-    const code = `import(${JSON.stringify(join(ROOT, 'sim/modem/cli.ts'))}).then((m) => m.modemCommand(process.argv.slice(1))).then((c) => { process.exitCode = c; }, (e) => { console.error(String(e)); process.exitCode = 1; });`;
+    const code = `Promise.all([import(${JSON.stringify(join(ROOT, 'cli/modem.ts'))}), import(${JSON.stringify(join(ROOT, 'sim/modem/testing/fake-card.ts'))})]).then(([m, c]) => m.modemCommand(process.argv.slice(1), { transportFactory: () => new c.FakeCard() })).then((c) => { process.exitCode = c; }, (e) => { console.error(String(e)); process.exitCode = 1; });`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', code, '--', '--pty', '--personality', 'fibocom-fm350', '--link', link], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

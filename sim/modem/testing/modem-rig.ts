@@ -3,13 +3,13 @@
 // opens in production as /dev/ttyUSBx), plus counters of what crossed the serial line:
 // every write the TE made (to check "one write per command") and every command line
 // and APDU the modem saw. Used by the sim/bridge tests; not part of the bridge itself.
-import { createModemMockBinding } from '../../modem/serial.ts';
-import { VirtualModem } from '../../modem/modem.ts';
-import type { ModemTraceEvent } from '../../modem/engine.ts';
-import type { Personality } from '../../modem/personality.ts';
-import { FakeCard, type FakeCardOptions } from '../../modem/testing/fake-card.ts';
-import type { ApduTransport } from '../../modem/types.ts';
-import { openSerialPort } from '../bridge.ts';
+import { createModemMockBinding } from '../serial.ts';
+import { VirtualModem } from '../modem.ts';
+import type { ModemTraceEvent } from '../engine.ts';
+import type { Personality } from '../personality.ts';
+import { FakeCard, type FakeCardOptions } from './fake-card.ts';
+import type { ApduTransport } from '../types.ts';
+import { openSerialPort } from '../../bridge/bridge.ts';
 import type { Duplex } from 'node:stream';
 
 export interface ModemRigOptions {

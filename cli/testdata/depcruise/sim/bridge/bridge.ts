@@ -1,0 +1,3 @@
+// bridge-standalone: the bridge -> the simulated card
+import { card } from '../euicc/card.ts';
+export const bridge = card;

@@ -1,0 +1,2 @@
+import { a } from './loop-a.ts';
+export const b = [() => a()];

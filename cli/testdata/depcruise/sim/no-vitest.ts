@@ -1,0 +1,3 @@
+// no-vitest-in-production
+import { expect } from 'vitest';
+export const check = (x: unknown): void => expect(x).toBeTruthy();
