@@ -25,7 +25,7 @@ import { timeCertify, type CertifyTiming } from './certify-time.ts';
 import { benchReportHtml, type ReportTiming } from './report-html.ts';
 import { benchPcscd, type PcscdBench } from './pcscd.ts';
 import { machineInfo } from './lib/machine.ts';
-import { refreshReadme } from './lib/readme-include.ts';
+import { readmeRefreshed } from './lib/readme-include.ts';
 import { round, summarize, type Summary } from './lib/stats.ts';
 import { markdown, table, type Cell } from './lib/table.ts';
 
@@ -311,7 +311,7 @@ async function main(): Promise<void> {
   writeFileSync(o.out, `${JSON.stringify(result, null, 1)}\n`);
   writeFileSync(o.out.replace(/\.json$/, '') + '.md', `${md.join('\n')}\n`);
   say(`results: ${o.out}`);
-  if (o.out === DEFAULT_OUT && refreshReadme()) say('README.md: benchmark tables refreshed from bench/results/latest.md');
+  if (o.out === DEFAULT_OUT) say(readmeRefreshed('bench/results/latest.md'));
 }
 
 main().catch((e: unknown) => {

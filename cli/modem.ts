@@ -1,8 +1,8 @@
 // `bridgelab modem --pty --personality <name> [--baud N] [--link PATH] [--json]`: runs a
-// fake modem (DESIGN.md: personality data, one engine) on a PTY that the bridge under
+// fake modem (personality data, one engine) on a PTY that the bridge under
 // test opens as its serial port, prints the device path and serves until SIGINT or
 // SIGTERM. The card behind it comes from an ApduTransportFactory (cli/main.ts passes
-// the software eUICC; tests pass a fake card). Exit codes: 0, 1, 2 (DESIGN.md).
+// the software eUICC; tests pass a fake card). Exit codes: 0, 1, 2 (usage).
 import { OperationError, UsageError } from './errors.ts';
 import { requirePrograms, SOCAT } from './preflight.ts';
 import type { ModemTraceEvent } from '../sim/modem/engine.ts';

@@ -6,7 +6,7 @@
 //   npm run fuzz -- --seed S --only TARGET --from-iteration I --count 1
 // Exit code: 0 no findings, 1 findings, 2 usage error.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { refreshReadme } from '../bench/lib/readme-include.ts';
+import { readmeRefreshed } from '../bench/lib/readme-include.ts';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,7 +273,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(o.output, JSON.stringify(report, null, 1) + '\n');
   writeFileSync(o.output.replace(/\.json$/, '') + '.md', formatMarkdown(report) + '\n');
   console.log(`\nresults: ${o.output}`);
-  if (o.output === RESULTS && refreshReadme()) console.log('README.md: fuzz table refreshed from fuzz/results/latest.md');
+  if (o.output === RESULTS) console.log(readmeRefreshed('fuzz/results/latest.md'));
   return results.some((r) => r.crashes || r.hangs || r.invariantViolations) ? 1 : 0;
 }
 

@@ -26,6 +26,10 @@ export function hexToBytes(hex: string): Uint8Array {
 }
 
 export const toHex = bytesToHex;
+/** Hex written in groups for readability (test vectors, spec examples): whitespace is ignored. */
+export function hexToBytesSpaced(hex: string): Uint8Array {
+  return hexToBytes(hex.replace(/\s+/g, ''));
+}
 export function toUpperHex(b: Uint8Array): string {
   return bytesToHex(b).toUpperCase();
 }

@@ -45,6 +45,16 @@ export function refreshReadme(readmePath = README, root = ROOT): boolean {
   return true;
 }
 
+/** After a run wrote `written`: refresh the README, in one line for the run's output (never throws). */
+export function readmeRefreshed(written: string): string {
+  try {
+    return refreshReadme() ? `README.md: tables refreshed from ${written}` : 'README.md: already current';
+  } catch (err) {
+    if (err instanceof IncludeError) return `README.md not refreshed: ${err.message}`;
+    throw err;
+  }
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--write')) {
   process.stdout.write(refreshReadme() ? 'README.md: includes refreshed\n' : 'README.md: includes already current\n');
 }

@@ -4,7 +4,7 @@ import { decode } from '../rsp/der.ts';
 import { ProfileInstallationResult } from '../rsp/es10b.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
 import { bppSegmentsForLoading } from '../rsp/es8p.ts';
-import { hexToBytes, toHex } from '../bytes.ts';
+import { hexToBytes, hexToBytesSpaced, toHex } from '../bytes.ts';
 import { loadCert } from '../../certs/store.ts';
 import { createEuicc } from './euicc.ts';
 import { checkNotification, install, pirError, profileWithIccid, rig, tempDir, testIccid, ts48, TS48_ICCID, type Rig } from './testing/fixtures.ts';
@@ -12,7 +12,7 @@ import { assembleBpp, encodeRaw, flipLastBit, type BoundPackage } from './testin
 import { TestLpa } from './testing/test-lpa.ts';
 import { SIMA_RESPONSE_OK } from './download.ts';
 
-const hx = (s: string): Uint8Array => hexToBytes(s.replace(/\s+/g, ''));
+const hx = hexToBytesSpaced;
 const A = testIccid(1);
 const B = testIccid(2);
 const NIST_CERT = loadCert('EUICC_NIST').der;

@@ -13,7 +13,7 @@ import {
   PrepareDownloadResponse,
   RetrieveNotificationsListResponse,
 } from '../rsp/es10b.ts';
-import { hexToBytes, toHex } from '../bytes.ts';
+import { hexToBytes, hexToBytesSpaced, toHex } from '../bytes.ts';
 import { verify as ecdsaVerify } from '../crypto/ecdsa.ts';
 import { parseCert } from '../../certs/cert.ts';
 import { loadCert, loadKeyPair } from '../../certs/store.ts';
@@ -22,7 +22,7 @@ import { checkNotification, install, NOTIFY_ADDRESS, rig, testIccid, type Rig } 
 import { encodeRaw, TestSmdp, type AuthenticatedEuicc } from './testing/smdp-binder.ts';
 import { hashConfirmationCode } from '../crypto/confirmation.ts';
 
-const hx = (s: string): Uint8Array => hexToBytes(s.replace(/\s+/g, ''));
+const hx = hexToBytesSpaced;
 const NIST_CI = 'f54172bdf98a95d65cbeb88a38a1c11d800a85c3';
 const BRP_CI = 'c0bc70ba36929d43b467ff57570530e57ab8fcd8';
 

@@ -3,12 +3,12 @@ import { decode } from '../rsp/der.ts';
 import { ProfileInfoListResponse, EuiccMemoryResetResponse, SetNicknameResponse, EnableProfileResponse, DisableProfileResponse, DeleteProfileResponse } from '../rsp/es10c.ts';
 import { EuiccConfiguredAddressesResponse, SetDefaultDpAddressResponse } from '../rsp/es10a.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
-import { hexToBytes, toHex } from '../bytes.ts';
+import { hexToBytes, hexToBytesSpaced, toHex } from '../bytes.ts';
 import { ALL_EVENTS, install, NOTIFY_ADDRESS, rig, testIccid, type Rig } from './testing/fixtures.ts';
 import { encodeRaw } from './testing/smdp-binder.ts';
 import { parseTagList } from './es10c.ts';
 
-const hx = (s: string): Uint8Array => hexToBytes(s.replace(/\s+/g, ''));
+const hx = hexToBytesSpaced;
 const A = testIccid(1);
 const B = testIccid(2);
 const C = testIccid(3);

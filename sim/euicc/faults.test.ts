@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { hexToBytes, toHex } from '../bytes.ts';
+import { hexToBytes, hexToBytesSpaced, toHex } from '../bytes.ts';
 import { iccidToBytes } from '../rsp/iccid.ts';
 import { CardInterruptedError, CardRemovedError } from './card/card.ts';
 import { install, pirError, profileWithIccid, rig, testIccid, type Rig } from './testing/fixtures.ts';
 import { TestLpa } from './testing/test-lpa.ts';
 
-const hx = (s: string): Uint8Array => hexToBytes(s.replace(/\s+/g, ''));
+const hx = hexToBytesSpaced;
 const A = testIccid(1);
 
 let r: Rig;

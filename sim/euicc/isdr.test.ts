@@ -8,13 +8,13 @@ import { AuthenticateServerResponse } from '../rsp/es10b.ts';
 import { segmentStoreData } from '../apdu/store-data.ts';
 import { transmitWithT0Procedure } from '../apdu/t0.ts';
 import { responseData, responseSw } from '../apdu/apdu.ts';
-import { hexToBytes, toHex } from '../bytes.ts';
+import { hexToBytes, hexToBytesSpaced, toHex } from '../bytes.ts';
 import { createEuicc, type Euicc } from './euicc.ts';
 import { rig, type Rig } from './testing/fixtures.ts';
 import { TestLpa } from './testing/test-lpa.ts';
 import { TestSmdp } from './testing/smdp-binder.ts';
 
-const hx = (s: string): Uint8Array => hexToBytes(s.replace(/\s+/g, ''));
+const hx = hexToBytesSpaced;
 const ISDR = 'A0000005591010FFFFFFFF8900000100';
 const EID_RESPONSE = 'bf3e125a1089049032123451234512345678901235';
 

@@ -4,7 +4,7 @@
 // serverSigned1 with CancelSession on failure, end-user confirmation and confirmation code,
 // local profile management (3.2, ES10c 5.7.15-5.7.21), notifications (3.3, ES10b 5.7.9-5.7.11
 // and ES9+.HandleNotification 5.6.4), chip information and eUICC memory reset.
-import { concatBytes, toUpperHex } from '../bytes.ts';
+import { concatBytes, equalBytes, toUpperHex } from '../bytes.ts';
 import { hashConfirmationCode, type ConfirmationCodeEncoding } from '../crypto/confirmation.ts';
 import { type ActivationCode, parseActivationCode } from '../rsp/activation-code.ts';
 import { CtxParams1, type DeviceInfo, EUICCInfo1, type EUICCInfo2, type NotificationEvent, type NotificationMetadata, type ProfileInfo, type RulesAuthorisationTable } from '../rsp/common.ts';
@@ -235,9 +235,6 @@ function hex(b: Uint8Array): string {
   return toUpperHex(b);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 function operationName(op: NotificationEvent): string {
   return op.map((o) => o.replace(/^notification/, '').toLowerCase()).join(',');
@@ -357,7 +354,7 @@ export class Lpa {
         const err = new LpaCheckError('serverAddress', `${peer.kind === 'es9p' ? 'ES9+' : 'ES11'}.InitiateAuthentication serverSigned1`, peer.address, signed.serverAddress);
         await this.failWithCancel(peer, tid, this.options.checkFailureCancelReason ?? CancelSessionReason.undefinedReason, err);
       }
-      if (!sameBytes(signed.transactionId, tid)) {
+      if (!equalBytes(signed.transactionId, tid)) {
         const err = new LpaCheckError('transactionId', `${peer.kind === 'es9p' ? 'ES9+' : 'ES11'}.InitiateAuthentication serverSigned1`, transactionIdToHex(tid), hex(signed.transactionId));
         await this.failWithCancel(peer, tid, this.options.checkFailureCancelReason ?? CancelSessionReason.undefinedReason, err);
       }
@@ -464,7 +461,7 @@ export class Lpa {
       }));
     if (auth.euiccError !== undefined) await this.relayEuiccError(sendAuthClient, resultError('ES10b.AuthenticateServer', AuthenticateErrorCode, auth.euiccError, 'es10b.AuthenticateServer'));
     const client = await sendAuthClient().catch((err: unknown) => this.cancelOnRejected(peer, tid, err));
-    if (!sameBytes(client.transactionId, tid))
+    if (!equalBytes(client.transactionId, tid))
       await fail(CancelSessionReason.undefinedReason, new LpaCheckError('transactionId', 'ES9+.AuthenticateClient response', tidHex, transactionIdToHex(client.transactionId)));
 
     // profile metadata, end-user confirmation, confirmation code
@@ -503,7 +500,7 @@ export class Lpa {
     if ('downloadResponseError' in pdr)
       await this.relayEuiccError(sendGetBpp, resultError('ES10b.PrepareDownload', DownloadErrorCode, pdr.downloadResponseError.downloadErrorCode, 'es10b.PrepareDownload'));
     const bpp = await sendGetBpp().catch((err: unknown) => this.cancelOnRejected(peer, tid, err));
-    if (!sameBytes(bpp.transactionId, tid))
+    if (!equalBytes(bpp.transactionId, tid))
       await fail(CancelSessionReason.undefinedReason, new LpaCheckError('transactionId', 'ES9+.GetBoundProfilePackage response', tidHex, transactionIdToHex(bpp.transactionId)));
 
     // ES10b.LoadBoundProfilePackage

@@ -8,6 +8,7 @@
 // the protocols it connects with (lpac: SCardConnect(..., SCARD_PROTOCOL_T0, ...)) and the
 // receive buffer it hands SCardTransmit (lpac: 264 bytes); an R-APDU longer than the
 // buffer fails there with SCARD_E_INSUFFICIENT_BUFFER, exactly what a real LPA gets.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type { ApduTransport } from '../apdu/apdu.ts';
 import { LpaError } from './errors.ts';
@@ -120,7 +121,6 @@ function classify(err: unknown, what: string): PcscTransportError {
   return new PcscTransportError(problem, `${what}: ${text}${scard}`, text, { cause: err });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** An ApduTransport over one pcscd reader, connected like the profile's LPA connects. */
 export class PcscReaderTransport implements ApduTransport {

@@ -8,6 +8,7 @@
 // Some request/response pairs are byte-for-byte indistinguishable and always detect as the
 // response: NotificationSent (BF30 { 80 n }), ListNotification with a filter (BF28 { 81 bits }
 // reads as the error INTEGER) and LpaeActivation (BF42 { 80 .. }); pass `type` for those.
+import { equalBytes } from '../bytes.ts';
 import { type Codec, decode, type DecodeOptions, DerError, parseTlv, tagHex } from './der.ts';
 import * as common from './common.ts';
 import * as es10a from './es10a.ts';
@@ -181,16 +182,13 @@ export function detectByTag(bytes: Uint8Array, options: DetectOptions = {}): Det
       continue;
     }
     const detection: Detection = { name: info.name, info, value, candidates: names };
-    if (sameBytes(info.codec.encode(value), bytes)) return detection;
+    if (equalBytes(info.codec.encode(value), bytes)) return detection;
     firstDecoded ??= detection;
   }
   if (firstDecoded) return firstDecoded;
   throw firstError;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
-}
 
 // ---------------------------------------------------------------------------
 // JSON output

@@ -10,6 +10,7 @@
 // misbehaviour switches (delay, HTTP 500, malformed JSON) are applied here. The limits of
 // the server itself (time-outs, connection cap, header size) are HttpLimits, set on the
 // server in server.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -245,7 +246,6 @@ function es2Caller(core: SmdpCore, req: http.IncomingMessage): { requester?: str
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function control(core: SmdpCore, hooks: HttpHooks, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
   const protocol = DEFAULT_ADMIN_PROTOCOL;

@@ -37,7 +37,7 @@ export const INS_STORE_DATA = 0xe2;
 export const hex = (b: Uint8Array): string => toUpperHex(b);
 export const swOf = (r: Uint8Array): number => responseSw(r);
 export const swHex = (r: Uint8Array): string => responseSw(r).toString(16).toUpperCase().padStart(4, '0');
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** The 2-byte R-APDU of a status word alone. */
 export const swBytes = (sw: number): Uint8Array => Uint8Array.of(sw >> 8, sw & 0xff);

@@ -5,6 +5,7 @@
 // tapped into the current case's Trace: LPA<->bridge APDUs (vpcd), AT lines (fake
 // modem side), modem<->card APDUs (emulated card), ES9+/ES11 HTTP, and the bridge's own
 // output (an external bridge's stdout/stderr, the built-in bridge's trace events).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
@@ -503,7 +504,6 @@ export class RigRuntime {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
