@@ -3,6 +3,7 @@
 // test opens as its serial port, prints the device path and serves until SIGINT or
 // SIGTERM. The card behind it comes from an ApduTransportFactory (cli/main.ts passes
 // the software eUICC; tests pass a fake card). Exit codes: 0, 1, 2 (usage).
+import { parseArgs as parseCliArgs } from 'node:util';
 import { OperationError, UsageError } from './errors.ts';
 import { requirePrograms, SOCAT } from './preflight.ts';
 import type { ModemTraceEvent } from '../sim/modem/engine.ts';
@@ -46,57 +47,48 @@ interface ParsedArgs {
   help: boolean;
 }
 
-function parseArgs(args: string[]): ParsedArgs {
-  const out: ParsedArgs = { pty: false, personality: 'quectel-ec25j', baud: undefined, link: undefined, json: false, trace: false, seed: undefined, list: false, help: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    const [flag, inline] = a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = (): string => inline ?? value();
-    switch (flag) {
-      case '--pty':
-        out.pty = true;
-        break;
-      case '--personality':
-        out.personality = val();
-        break;
-      case '--baud': {
-        const v = val();
-        if (!/^\d+$/.test(v)) throw new UsageError(`--baud must be a whole number, got '${v}'`);
-        out.baud = Number(v);
-        break;
-      }
-      case '--link':
-        out.link = val();
-        break;
-      case '--seed': {
-        const v = val();
-        if (!/^\d+$/.test(v)) throw new UsageError(`--seed must be a whole number, got '${v}'`);
-        out.seed = Number(v);
-        break;
-      }
-      case '--json':
-        out.json = true;
-        break;
-      case '--trace':
-        out.trace = true;
-        break;
-      case '--list':
-        out.list = true;
-        break;
-      case '--help':
-      case '-h':
-        out.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    }
+const OPTIONS = {
+  pty: { type: 'boolean' },
+  personality: { type: 'string', default: 'quectel-ec25j' },
+  baud: { type: 'string' },
+  link: { type: 'string' },
+  json: { type: 'boolean' },
+  trace: { type: 'boolean' },
+  seed: { type: 'string' },
+  list: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function wholeNumber(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a whole number, got '${v}'`);
+  return Number(v);
+}
+
+/** node:util parseArgs, its errors as usage errors (exit 2) with the usage text. */
+function parseOptions(args: string[]) {
+  try {
+    return parseCliArgs({ args, options: OPTIONS, strict: true }).values;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`modem: ${(err as Error).message.split('\n')[0]}\n${USAGE}`);
+    throw err;
   }
-  return out;
+}
+
+function parseArgs(args: string[]): ParsedArgs {
+  const values = parseOptions(args);
+  return {
+    pty: values.pty ?? false,
+    personality: values.personality,
+    baud: wholeNumber('baud', values.baud),
+    link: values.link,
+    json: values.json ?? false,
+    trace: values.trace ?? false,
+    seed: wholeNumber('seed', values.seed),
+    list: values.list ?? false,
+    help: values.help ?? false,
+  };
 }
 
 function describeTrace(e: ModemTraceEvent): string {
