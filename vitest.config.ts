@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['sim/**/*.test.ts', 'certs/**/*.test.ts', 'cli/**/*.test.ts', 'rigs/**/*.test.ts', 'suites/**/*.test.ts'],
+    // fixtures of the dependency-rule test are source trees to analyse, not tests to run
+    exclude: ['**/node_modules/**', '**/testdata/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

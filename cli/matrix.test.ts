@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certify, listPersonalities, parseCertifyArgs } from './certify.ts';
+import { loadPersonality } from '../sim/modem/personality.ts';
 
 const CASES = [
   'TC_Bridge_ISD-R\\.Select_LogicalChannel',
@@ -23,8 +24,14 @@ describe('every modem personality, through the reference bridge', () => {
   it('passes the device-path cases on each personality', async () => {
     const opts = parseCertifyArgs(['--personality', 'all', '--only', `^(${CASES.join('|')}):`, '--report', dir, '--no-html']);
     const { results, exitCode } = await certify(opts, () => {});
-    const failed = results.filter((r) => r.verdict !== 'Pass').map((r) => `${r.personality} ${r.id}: ${r.verdict} ${r.reason ?? ''}`);
+    // A modem that refuses a UICC with no enabled profile cannot reach the emulated eUICC, which starts
+    // empty: its cases are N/A with that reason (capability emptyCardAccess), never Pass or Fail.
+    const unreachable = new Set(listPersonalities().filter((p) => loadPersonality(p).simRequiresUsim));
+    const failed = results
+      .filter((r) => (unreachable.has(r.personality) ? !(r.verdict === 'N/A' && /no enabled profile/.test(r.reason ?? '')) : r.verdict !== 'Pass'))
+      .map((r) => `${r.personality} ${r.id}: ${r.verdict} ${r.reason ?? ''}`);
     expect(failed).toEqual([]);
+    expect(unreachable.size).toBeGreaterThan(0);
     expect(exitCode).toBe(0);
     for (const p of listPersonalities()) expect(results.filter((r) => r.personality === p).length, p).toBe(10);
   }, 900_000);

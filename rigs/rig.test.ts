@@ -8,7 +8,7 @@ describe('rigs', () => {
   });
 
   it('derives capabilities from the parts', () => {
-    expect([...capabilitiesOf(loadRig('virtual'))].sort()).toEqual(['bridgeRestart', 'cardPowerCycle', 'embeddedSmdp', 'emulatedEuicc', 'modemFaults', 'modemPersonality', 'sgp26Trust']);
+    expect([...capabilitiesOf(loadRig('virtual'))].sort()).toEqual(['bridgeRestart', 'cardPowerCycle', 'embeddedSmdp', 'emptyCardAccess', 'emulatedEuicc', 'modemFaults', 'modemPersonality', 'sgp26Trust']);
     const real = capabilitiesOf(loadRig('rpi-ec25j'));
     expect(real.has('emulatedEuicc')).toBe(false);
     expect(real.has('modemFaults')).toBe(false);
