@@ -3,7 +3,8 @@
 // issue fresh eUICC or DPtls certificates from the SGP.26 CI/EUM keys.
 // Exit codes: 0 ok / valid, 1 certificate invalid, 2 bad arguments or unreadable
 // input. `--json` gives machine output.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import { readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { HelpRequested, UsageError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from './errors.ts';
@@ -35,15 +36,9 @@ commands:
 
 exit codes: 0 ok/valid, 1 invalid certificate, 2 usage error or unreadable file`;
 
-function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseCommandArgs<T>> {
   if (config.args?.some((a) => a === '--help' || a === '-h')) throw new HelpRequested(USAGE);
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`certs: ${(err as Error).message.split('\n')[0]}`);
-    throw err;
-  }
+  return parseCommandArgs('certs', config);
 }
 
 function readInput(path: string, what: string): Uint8Array {

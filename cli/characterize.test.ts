@@ -50,8 +50,8 @@ describe('arguments', () => {
     await expect(characterizeCommand([])).rejects.toThrow(UsageError);
     await expect(characterizeCommand([])).rejects.toThrow(/^--serial is required/);
     await expect(characterizeCommand(['--serial', '/dev/null', '--baud', 'fast'])).rejects.toThrow("--baud must be a whole number from 300 to 4000000, got 'fast'");
-    await expect(characterizeCommand(['--serial', '/dev/null', '--bogus'])).rejects.toThrow("unknown option '--bogus'");
-    await expect(characterizeCommand(['--serial'])).rejects.toThrow('--serial needs a value');
+    await expect(characterizeCommand(['--serial', '/dev/null', '--bogus'])).rejects.toThrow("characterize: Unknown option '--bogus'");
+    await expect(characterizeCommand(['--serial'])).rejects.toThrow("characterize: Option '--serial <value>' argument missing");
     await expect(characterizeCommand(['--serial', '/dev/null', '--name', 'Seiko LTE'])).rejects.toThrow("--name must be lower-case letters, digits, '.', '_' or '-', got 'Seiko LTE'");
     await expect(characterizeCommand(['--serial', '/dev/null', '--out', join(dir, 'x.txt')])).rejects.toThrow(/--out must end in \.json/);
     await expect(characterizeCommand(['--serial', '/dev/null', '--out', join(dir, 'no', 'x.json')])).rejects.toThrow(`--out: directory '${join(dir, 'no')}' does not exist`);

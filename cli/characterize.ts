@@ -19,6 +19,7 @@ import { loadPersonality, PERSONALITY_DIR, type Personality } from '../sim/modem
 import { PersonalityError } from '../sim/modem/types.ts';
 import { writeFileAtomic } from '../sim/store/atomic-file.ts';
 import { OperationError, UsageError } from './errors.ts';
+import { parseCommandArgs, wholeNumber } from './args.ts';
 
 const USAGE = `usage: bridgelab characterize --serial PORT [--baud N] [--out FILE] [--name NAME]
                               [--base NAME|FILE] [--observations FILE] [--force] [--redact-imei]
@@ -69,81 +70,38 @@ interface Args {
 
 const ID_RE = /^[a-z0-9][a-z0-9._-]*$/;
 
+const OPTIONS = {
+  serial: { type: 'string' },
+  baud: { type: 'string' },
+  out: { type: 'string' },
+  name: { type: 'string' },
+  base: { type: 'string' },
+  observations: { type: 'string' },
+  force: { type: 'boolean' },
+  'redact-imei': { type: 'boolean' },
+  timeout: { type: 'string' },
+  'silence-ms': { type: 'string' },
+  'max-gap-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseArgs(args: string[]): Args {
-  const out: Args = {
-    serial: undefined,
-    baud: 115200,
-    out: undefined,
-    name: undefined,
-    base: undefined,
-    observations: undefined,
-    force: false,
-    redactImei: false,
-    timeoutMs: undefined,
-    silenceMs: undefined,
-    maxGapMs: undefined,
-    help: false,
+  const v = parseCommandArgs('characterize', { args, options: OPTIONS, strict: true, allowPositionals: false }, USAGE).values;
+  if (v.name !== undefined && !ID_RE.test(v.name)) throw new UsageError(`--name must be lower-case letters, digits, '.', '_' or '-', got '${v.name}'`);
+  return {
+    serial: v.serial,
+    baud: wholeNumber('baud', v.baud, 300, 4_000_000) ?? 115200,
+    out: v.out,
+    name: v.name,
+    base: v.base,
+    observations: v.observations,
+    force: v.force ?? false,
+    redactImei: v['redact-imei'] ?? false,
+    timeoutMs: wholeNumber('timeout', v.timeout, 100, 600_000),
+    silenceMs: wholeNumber('silence-ms', v['silence-ms'], 50, 60_000),
+    maxGapMs: wholeNumber('max-gap-ms', v['max-gap-ms'], 0, 60_000),
+    help: v.help ?? false,
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    const whole = (min: number, max: number): number => {
-      const v = value();
-      if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${v}'`);
-      return Number(v);
-    };
-    switch (flag) {
-      case '--serial':
-        out.serial = value();
-        break;
-      case '--baud':
-        out.baud = whole(300, 4_000_000);
-        break;
-      case '--out':
-        out.out = value();
-        break;
-      case '--name':
-        out.name = value();
-        if (!ID_RE.test(out.name)) throw new UsageError(`--name must be lower-case letters, digits, '.', '_' or '-', got '${out.name}'`);
-        break;
-      case '--base':
-        out.base = value();
-        break;
-      case '--observations':
-        out.observations = value();
-        break;
-      case '--force':
-        out.force = true;
-        break;
-      case '--redact-imei':
-        out.redactImei = true;
-        break;
-      case '--timeout':
-        out.timeoutMs = whole(100, 600_000);
-        break;
-      case '--silence-ms':
-        out.silenceMs = whole(50, 60_000);
-        break;
-      case '--max-gap-ms':
-        out.maxGapMs = whole(0, 60_000);
-        break;
-      case '--help':
-      case '-h':
-        out.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown option '${a}'\n${USAGE}`);
-    }
-  }
-  return out;
 }
 
 interface Plan {

@@ -5,7 +5,7 @@
 // SIGINT/SIGTERM. Exit codes: 0 stopped by a signal, 1 a state file that is damaged,
 // inconsistent or missing under its marker (one line naming the file), 2 bad arguments or
 // identity options. Logs go to stderr, one line each; keys are never logged.
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import type { Socket } from 'node:net';
 import { OperationError, UsageError, EXIT_OK } from './errors.ts';
 import { createEuicc, type Euicc } from '../sim/euicc/euicc.ts';
@@ -65,27 +65,20 @@ export function parseHostPort(value: string): { host: string; port: number } {
 
 /** Parse the command line; throws UsageError. Returns undefined for --help. */
 export function parseEuiccArgs(args: string[]): EuiccCliArgs | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        vpcd: { type: 'string' },
-        state: { type: 'string' },
-        identity: { type: 'string' },
-        eid: { type: 'string' },
-        svn: { type: 'string' },
-        'reconnect-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`euicc: ${(err as Error).message.split('\n')[0]}\n${EUICC_USAGE}`);
-    throw err;
-  }
+  const parsed = parseCommandArgs('euicc', {
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      vpcd: { type: 'string' },
+      state: { type: 'string' },
+      identity: { type: 'string' },
+      eid: { type: 'string' },
+      svn: { type: 'string' },
+      'reconnect-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }, EUICC_USAGE);
   const v = parsed.values;
   if (v.help) return undefined;
   if (v.vpcd === undefined) throw new UsageError(`euicc: --vpcd is required\n${EUICC_USAGE}`);

@@ -6,6 +6,7 @@
 // Exit codes: 0 success, 1 the operation failed, 2 usage error (UsageError).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { wholeNumber } from './args.ts';
 import { UsageError, EXIT_FAILURE, EXIT_OK } from './errors.ts';
 import type { ApduTransport } from '../sim/apdu/apdu.ts';
 import { ActivationCodeError, parseActivationCode, type ActivationCode } from '../sim/rsp/activation-code.ts';
@@ -143,12 +144,6 @@ export function parseHostPort(text: string, option: string, defaultPort?: number
   return { host, port };
 }
 
-function positiveInt(text: string | undefined, option: string, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`${option} must be an integer ${min}..${max}, got '${text}'`);
-  return Number(text);
-}
-
 /** ICCID digits (up to 20), or an ISD-P AID in hex (more than 20 digits, or hex letters). */
 export function parseProfileRef(text: string): ProfileRef {
   if (/^\d{1,20}$/.test(text)) {
@@ -279,9 +274,9 @@ export async function lpaCommand(args: string[], deps: LpaCommandDeps = {}): Pro
   const vpcdListen = v['vpcd-listen'] !== undefined ? parseHostPort(v['vpcd-listen'], '--vpcd-listen', VPCD_DEFAULT_PORT) : undefined;
   if (!vpcd && !vpcdListen && !deps.createTransport)
     throw new UsageError('no eUICC transport: the in-process emulated eUICC is not available here; use --vpcd <host:port> or --vpcd-listen <host:port>');
-  const blockSize = positiveInt(v['block-size'], '--block-size', 1, 255);
-  const apduTimeout = positiveInt(v['apdu-timeout'], '--apdu-timeout', 1, 86_400_000);
-  const httpTimeout = positiveInt(v['http-timeout'], '--http-timeout', 1, 86_400_000);
+  const blockSize = wholeNumber('block-size', v['block-size'], 1, 255);
+  const apduTimeout = wholeNumber('apdu-timeout', v['apdu-timeout'], 1, 86_400_000);
+  const httpTimeout = wholeNumber('http-timeout', v['http-timeout'], 1, 86_400_000);
   const grCla = v['get-response-cla'];
   if (grCla !== undefined && grCla !== '00' && grCla !== '80') throw new UsageError(`--get-response-cla must be 00 or 80, got '${grCla}'`);
   const ccEncoding = v['cc-encoding'];

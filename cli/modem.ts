@@ -3,7 +3,7 @@
 // test opens as its serial port, prints the device path and serves until SIGINT or
 // SIGTERM. The card behind it comes from an ApduTransportFactory (cli/main.ts passes
 // the software eUICC; tests pass a fake card). Exit codes: 0, 1, 2 (usage).
-import { parseArgs as parseCliArgs } from 'node:util';
+import { parseCommandArgs, wholeNumber } from './args.ts';
 import { OperationError, UsageError } from './errors.ts';
 import { requirePrograms, SOCAT } from './preflight.ts';
 import type { ModemTraceEvent } from '../sim/modem/engine.ts';
@@ -59,22 +59,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function wholeNumber(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a whole number, got '${v}'`);
-  return Number(v);
-}
-
 /** node:util parseArgs, its errors as usage errors (exit 2) with the usage text. */
-function parseOptions(args: string[]) {
-  try {
-    return parseCliArgs({ args, options: OPTIONS, strict: true }).values;
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`modem: ${(err as Error).message.split('\n')[0]}\n${USAGE}`);
-    throw err;
-  }
-}
+const parseOptions = (args: string[]) => parseCommandArgs('modem', { args, options: OPTIONS, strict: true }, USAGE).values;
 
 function parseArgs(args: string[]): ParsedArgs {
   const values = parseOptions(args);

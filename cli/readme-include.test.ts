@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { includedPaths, IncludeError, README, refreshReadme, withIncludes } from '../bench/lib/readme-include.ts';
 
 describe('README includes', () => {
-  it('includes the bench and fuzz result files, each current', () => {
+  it('includes the mutation, bench and fuzz result files, each current', () => {
     const readme = readFileSync(README, 'utf8');
-    expect(includedPaths(readme)).toEqual(['fuzz/results/latest.md', 'bench/results/latest.md']);
+    expect(includedPaths(readme)).toEqual(['suites/mutation/summary.md', 'fuzz/results/latest.md', 'bench/results/latest.md']);
     expect(withIncludes(readme), 'README.md is not current: node --import tsx bench/lib/readme-include.ts --write').toBe(readme);
   });
 

@@ -56,7 +56,7 @@ describe('bridgelab smdp: arguments', () => {
   });
 
   it('bad arguments are UsageError (exit 2)', async () => {
-    expect((await usageError(['--port', 'eighty'])).message).toBe("--port must be an integer 0..65535, got 'eighty'");
+    expect((await usageError(['--port', 'eighty'])).message).toBe("--port must be a whole number from 0 to 65535, got 'eighty'");
     expect((await usageError(['--bogus'])).message).toMatch(/Unknown option '--bogus'/);
     expect((await usageError(['serve'])).message).toMatch(/unexpected argument 'serve'/);
     expect((await usageError(['--segment-size', '0'])).message).toMatch(/segment-size/);

@@ -7,7 +7,8 @@
 // refused order or an unreachable server: OperationError (exit 1), one line each.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseCommandArgs, wholeNumber } from './args.ts';
 import { EXIT_OK, OperationError, HelpRequested, UsageError } from './errors.ts';
 import { startSmdp, type SmdpOptions, type SmdpServer } from '../sim/smdp/server.ts';
 import { SmdpConfigError, SmdpStateError } from '../sim/smdp/errors.ts';
@@ -78,21 +79,9 @@ order options:
   --data-dir DIR              without --cert: use DIR/es2/client.* of the SM-DP+'s data dir (default ./smdp-data)
   --json                      machine output`;
 
-function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseCommandArgs<T>> {
   if (config.args?.some((a) => a === '--help' || a === '-h')) throw new HelpRequested(USAGE);
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`smdp: ${(err as Error).message.split('\n')[0]}`);
-    throw err;
-  }
-}
-
-function intArg(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, got '${value}'`);
-  return Number(value);
+  return parseCommandArgs('smdp', config);
 }
 
 function readText(path: string, what: string): string {
@@ -215,12 +204,12 @@ async function serve(args: string[], io: SmdpCliIo): Promise<number> {
   });
   if (positionals.length > 0) throw new UsageError(`smdp: unexpected argument '${positionals[0]}' (commands: order)\n${USAGE}`);
   const config = values.config !== undefined ? readConfig(values.config) : {};
-  const port = intArg(values.port, 'port', 0, 65535);
-  const segmentSize = intArg(values['segment-size'], 'segment-size', 1, 65000);
-  const ccRetryLimit = intArg(values['cc-retry-limit'], 'cc-retry-limit', 1, 1000);
-  const downloadRetryLimit = intArg(values['download-retry-limit'], 'download-retry-limit', 1, 1000);
-  const ttl = intArg(values['order-ttl'], 'order-ttl', 1, 10 * 365 * 86_400);
-  const orders = intArg(values.orders, 'orders', 0, 100_000) ?? 0;
+  const port = wholeNumber('port', values.port, 0, 65535);
+  const segmentSize = wholeNumber('segment-size', values['segment-size'], 1, 65000);
+  const ccRetryLimit = wholeNumber('cc-retry-limit', values['cc-retry-limit'], 1, 1000);
+  const downloadRetryLimit = wholeNumber('download-retry-limit', values['download-retry-limit'], 1, 1000);
+  const ttl = wholeNumber('order-ttl', values['order-ttl'], 1, 10 * 365 * 86_400);
+  const orders = wholeNumber('orders', values.orders, 0, 100_000) ?? 0;
   const verbose = values.verbose === true;
 
   const options: SmdpOptions = {

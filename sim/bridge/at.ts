@@ -5,6 +5,7 @@
 // write per command line, echo coming back after a restart despite ATE0, URCs (RDY,
 // +CPIN, +QUSIM, +QIND...) interleaved with - even inside - responses, bare ERROR that
 // succeeds on retry, silent `=?` test commands, modems that restart under us.
+import type { NaiveLineHandling } from './defects.ts';
 import type { Duplex } from 'node:stream';
 
 // ---------------------------------------------------------------------------------------
@@ -207,6 +208,8 @@ export interface AtClientOptions {
   /** reopen the serial port after it closed (USB modems re-enumerate when they restart) */
   reopen?: () => Promise<Duplex>;
   onTrace?: (event: AtTraceEvent) => void;
+  /** deliberate defects of the line reader (defects.ts: urc-as-answer, no-echo-handling); default careful */
+  naive?: NaiveLineHandling;
 }
 
 export interface AtSendOptions {
@@ -256,7 +259,8 @@ const bareErrorOnly = (f: AtFinal): boolean => f.kind === 'error';
  */
 export class AtClient {
   private port: Duplex;
-  private readonly opts: Required<Omit<AtClientOptions, 'reopen' | 'onTrace' | 'urcPatterns'>>;
+  private readonly opts: Required<Omit<AtClientOptions, 'reopen' | 'onTrace' | 'urcPatterns' | 'naive'>>;
+  private readonly naive: NaiveLineHandling;
   private readonly reopen: (() => Promise<Duplex>) | undefined;
   private readonly trace: (e: AtTraceEvent) => void;
   private readonly urcPatterns: RegExp[];
@@ -294,6 +298,7 @@ export class AtClient {
     this.reopen = options.reopen;
     this.trace = options.onTrace ?? (() => {});
     this.urcPatterns = [...DEFAULT_URC_PATTERNS, ...(options.urcPatterns ?? [])];
+    this.naive = options.naive ?? { urcsAsResponse: false, echoAsResponse: false };
     this.attach(port);
   }
 
@@ -560,6 +565,12 @@ export class AtClient {
     this.blanks = 0;
     const p = this.pending;
 
+    if (p && !p.marker && ((this.naive.echoAsResponse && t.toUpperCase() === p.line.toUpperCase()) || (this.naive.urcsAsResponse && this.isUrc(t, p)))) {
+      this.lastKind = 'line';
+      this.trace({ type: 'at-rx', line: t, role: 'response' });
+      p.lines.push(raw);
+      return;
+    }
     if (p && t.toUpperCase() === p.line.toUpperCase()) return this.echo(t, p);
 
     if (this.isUrc(t, p) || (!p && parseFinal(t)?.kind === 'cme')) {
@@ -657,7 +668,7 @@ export class AtClient {
     if (reason !== 'card-lost') {
       // one restart shows several signs (RDY, then the echo): count it once
       if (this.needsInit && this.initialised && reason !== 'port-closed') return;
-      this.needsInit = true;
+      if (!this.naive.echoAsResponse) this.needsInit = true;
       this.echoExpected = true;
     }
     if (!this.initialised && reason !== 'port-closed') return;

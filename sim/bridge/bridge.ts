@@ -257,8 +257,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       };
     }
   }
-  const atr = options.atr ?? buildAtr();
-  const at = new AtClient(port, { ...options.at, reopen, onTrace: emit });
+  const atr = defects.active ? defects.announcedAtr(options.atr ?? buildAtr()) : (options.atr ?? buildAtr());
+  const at = new AtClient(port, { ...options.at, reopen, onTrace: emit, ...(defects.active ? { naive: defects.lineHandling() } : {}) });
   let session: ModemSession;
   try {
     session = await ModemSession.start(at, {

@@ -33,12 +33,52 @@
 //   drop-channel-bits   the CLA reaches the modem with the logical channel bits cleared
 //                       (channel 0) instead of the card channel of the session (ETSI TS 102
 //                       221 10.1.1; 3GPP TS 27.007 8.43 with a modem that passes CLA through)
+//   drop-le             a short case 4 command goes to the card as case 3: its trailing Le byte
+//                       is dropped (ISO/IEC 7816-3 12.1.3: case 4S is header, Lc, data, Le)
+//   atr-no-tck          the ATR, which indicates T=15 global bytes, is sent without its TCK
+//                       (ISO/IEC 7816-3 8.2.5: TCK is mandatory when any T other than 0 is
+//                       indicated); PC/SC stacks refuse such an ATR
+// Modem-side defects (the AT line handling of a naive port, 3GPP TS 27.007 / V.250):
+//   urc-as-answer       unsolicited result codes arriving while a command runs are taken as
+//                       its information lines, and the first line after the command is read
+//                       as the answer (27.007 3.1/V.250 5.7: URCs may come at any time)
+//   no-echo-handling    ATE0 is sent once at start and never again: after a modem restart the
+//                       echo of each command is read as its answer (V.250 6.2.4: the restart
+//                       restores E1)
+//   no-retry-error      a bare ERROR to +CGLA/+CSIM/+CCHO is final: no retry of the same line
+//                       (modems answer a busy SIM with a transient ERROR)
+//   leak-channels       MANAGE CHANNEL close, a vpcd reset and an LPA leaving never close the
+//                       modem session (no +CCHC, no MANAGE CHANNEL close on +CSIM): the card's
+//                       few logical channels run out (27.007 8.46; ETSI TS 102 221 11.1.17)
+//   cme-error-as-9000   +CME ERROR to +CGLA/+CSIM reaches the LPA as 9000 with no data instead
+//                       of a defined error status word (27.007 9.2; ISO/IEC 7816-4 5.6)
+//   truncate-long-answers  only the first 256 bytes of a +CGLA/+CSIM answer are kept (a fixed
+//                       512-character response buffer): a longer answer loses its tail and
+//                       status word (27.007 8.17/8.43 <length> counts up to 2 x 258)
 import { buildCommand, parseCommand, responseData, responseSw, withLe, type CommandApdu } from '../apdu/apdu.ts';
 import { decodeCla, withChannel } from '../apdu/channels.ts';
 import { formatSw } from '../apdu/sw.ts';
 import { concatBytes } from '../bytes.ts';
+import { parseAtr } from '../apdu/atr.ts';
 
-export const DEFECT_NAMES = ['drop-get-response', 'mangle-61xx', 'split-bpp', 'ignore-allowlist', 'status-word-rewrite', 'interleave-lpas', 'drop-channel-bits', 'oversized-response'] as const;
+export const DEFECT_NAMES = [
+  'drop-get-response',
+  'mangle-61xx',
+  'split-bpp',
+  'ignore-allowlist',
+  'status-word-rewrite',
+  'interleave-lpas',
+  'drop-channel-bits',
+  'oversized-response',
+  'urc-as-answer',
+  'no-echo-handling',
+  'no-retry-error',
+  'leak-channels',
+  'cme-error-as-9000',
+  'truncate-long-answers',
+  'drop-le',
+  'atr-no-tck',
+] as const;
 export type DefectName = (typeof DEFECT_NAMES)[number];
 
 /** One line per defect: what the broken bridge does (shown by `bridgelab bridge` on start). */
@@ -51,7 +91,26 @@ export const DEFECT_SUMMARIES: Readonly<Record<DefectName, string>> = {
   'interleave-lpas': 'serves a second LPA while one is active (its reset closes the first one channels)',
   'drop-channel-bits': 'sends CLA to the modem with channel 0 instead of the card channel',
   'oversized-response': 'answers a short APDU with the whole card answer, over 256 data bytes',
+  'urc-as-answer': 'takes URCs arriving during a command as its answer (the first line after the command)',
+  'no-echo-handling': 'sends ATE0 once only: after a modem restart the echo is read as the answer',
+  'no-retry-error': 'never retries +CGLA/+CSIM/+CCHO after a bare ERROR',
+  'leak-channels': 'never closes a modem logical channel session (no +CCHC)',
+  'cme-error-as-9000': 'answers +CME ERROR from the modem as 9000',
+  'truncate-long-answers': 'keeps only the first 256 bytes of a modem answer (status word included)',
+  'drop-le': 'sends a short case 4 command to the card as case 3 (Le dropped)',
+  'atr-no-tck': 'sends its ATR without the TCK byte',
 };
+
+/** Bytes of a modem answer truncate-long-answers keeps (a 512-character hex buffer). */
+export const TRUNCATE_ANSWER_BYTES = 256;
+
+/** How a naive AT line reader treats lines the reference bridge classifies (sim/bridge/at.ts). */
+export interface NaiveLineHandling {
+  /** URCs during a command are information lines of that command */
+  urcsAsResponse: boolean;
+  /** echo is an information line; ATE0 is not re-sent after a restart */
+  echoAsResponse: boolean;
+}
 
 /** Hex characters of the AT APDU field above which split-bpp re-blocks a STORE DATA. */
 export const SPLIT_OVER_HEX_CHARS = 255;
@@ -115,6 +174,55 @@ export class BridgeDefects {
     return this.set.has(name);
   }
 
+  /** urc-as-answer / no-echo-handling: how the AT client reads lines. */
+  lineHandling(): NaiveLineHandling {
+    return { urcsAsResponse: this.set.has('urc-as-answer'), echoAsResponse: this.set.has('no-echo-handling') };
+  }
+
+  /** urc-as-answer / no-echo-handling: the first information line is taken as the answer. */
+  get firstLineIsAnswer(): boolean {
+    return this.set.has('urc-as-answer') || this.set.has('no-echo-handling');
+  }
+
+  /** The answer line a naive port reads among `lines` (the careful choice is `careful`). */
+  answerLine(lines: readonly string[], careful: string | undefined): string | undefined {
+    if (!this.firstLineIsAnswer || lines.length === 0 || lines[0] === careful) return careful;
+    const name = this.set.has('urc-as-answer') ? 'urc-as-answer' : 'no-echo-handling';
+    this.onApplied(name, `first line '${lines[0]!.slice(0, 40)}' read as the answer${careful ? ` instead of '${careful.slice(0, 40)}'` : ''}`);
+    return lines[0];
+  }
+
+  /** no-retry-error: the retries of a command after a bare ERROR. */
+  retries(careful: number): number {
+    return this.set.has('no-retry-error') ? 0 : careful;
+  }
+
+  /** no-retry-error: a bare ERROR that the careful bridge would have retried. */
+  noteNoRetry(line: string): void {
+    if (this.set.has('no-retry-error')) this.onApplied('no-retry-error', `${line.slice(0, 32)}... answered ERROR: not retried`);
+  }
+
+  /** leak-channels: true when the modem side of a closing channel is kept open. */
+  leakChannel(what: string): boolean {
+    if (!this.set.has('leak-channels')) return false;
+    this.onApplied('leak-channels', `${what}: modem session left open`);
+    return true;
+  }
+
+  /** cme-error-as-9000: the answer given instead of the error status word for `final`. */
+  cmeErrorAnswer(final: string): Uint8Array | undefined {
+    if (!this.set.has('cme-error-as-9000')) return undefined;
+    this.onApplied('cme-error-as-9000', `${final} answered 9000`);
+    return sw(SW_OK);
+  }
+
+  /** truncate-long-answers: the part of a modem answer the naive buffer keeps. */
+  truncateAnswer(rapdu: Uint8Array): Uint8Array {
+    if (!this.set.has('truncate-long-answers') || rapdu.length <= TRUNCATE_ANSWER_BYTES) return rapdu;
+    this.onApplied('truncate-long-answers', `answer of ${rapdu.length} bytes cut to its first ${TRUNCATE_ANSWER_BYTES}`);
+    return rapdu.slice(0, TRUNCATE_ANSWER_BYTES);
+  }
+
   /** ignore-allowlist: the SELECT of `aidHex` is let through although it is not allowed. */
   letThroughForeignAid(aidHex: string): boolean {
     if (!this.set.has('ignore-allowlist')) return false;
@@ -141,9 +249,16 @@ export class BridgeDefects {
     return cleared;
   }
 
-  /** One LPA APDU (CLA already rewritten) towards the card: split-bpp, drop-get-response, mangle-61xx. */
+  /** atr-no-tck: the ATR the bridge announces instead of `atr`. */
+  announcedAtr(atr: Uint8Array): Uint8Array {
+    if (!this.set.has('atr-no-tck') || !atrHasTck(atr)) return atr;
+    this.onApplied('atr-no-tck', `ATR sent without its TCK ${hex2(atr[atr.length - 1]!)}`);
+    return atr.slice(0, -1);
+  }
+
+  /** One LPA APDU (CLA already rewritten) towards the card: drop-le, split-bpp, drop-get-response, mangle-61xx. */
   async transmit(capdu: Uint8Array, paths: DefectTransmitPaths): Promise<Uint8Array> {
-    const pieces = this.split(capdu);
+    const pieces = this.split(this.dropLe(capdu));
     let r: Uint8Array = sw(SW_NO_DIAGNOSIS);
     for (const piece of pieces) r = await this.oneApdu(piece, paths);
     return r;
@@ -168,6 +283,12 @@ export class BridgeDefects {
     if (!this.set.has('interleave-lpas')) return false;
     this.onApplied('interleave-lpas', `LPA ${peer} served while LPA ${activePeer ?? '?'} is active`);
     return true;
+  }
+
+  private dropLe(capdu: Uint8Array): Uint8Array {
+    if (!this.set.has('drop-le') || capdu.length < 6 || capdu[4] === 0 || capdu.length !== 5 + capdu[4]! + 1) return capdu;
+    this.onApplied('drop-le', `case 4 command of ${capdu.length} bytes sent without its Le ${hex2(capdu[capdu.length - 1]!)}`);
+    return capdu.slice(0, -1);
   }
 
   private split(capdu: Uint8Array): Uint8Array[] {
@@ -214,4 +335,12 @@ export class BridgeDefects {
 
 function hex2(b: number): string {
   return b.toString(16).toUpperCase().padStart(2, '0');
+}
+
+function atrHasTck(atr: Uint8Array): boolean {
+  try {
+    return parseAtr(atr).tck !== undefined;
+  } catch {
+    return false;
+  }
 }

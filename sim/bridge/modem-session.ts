@@ -507,7 +507,7 @@ export class ModemSession {
     const before = this.at.rebootCount;
     const r = await this.at.send(line, {
       timeoutMs: this.opts.apduTimeoutMs,
-      retries: this.opts.cchoRetries,
+      retries: this.defects.retries(this.opts.cchoRetries),
       retryDelayMs: this.opts.cchoRetryDelayMs,
       retryOn: (f) => f.kind === 'error' || (f.kind === 'cme' && f.code === 14),
       complete: (l) => parseCchoLine(l) !== undefined,
@@ -580,6 +580,7 @@ export class ModemSession {
   private async closeBackend(entry: VirtualChannel, reason: string): Promise<void> {
     const b = entry.backend;
     entry.backend = undefined;
+    if (b && this.defects.active && this.defects.leakChannel(`virtual channel ${entry.vch} closed (${reason})`)) return;
     if (!b) {
       this.decide('close', `virtual channel ${entry.vch} closed (${reason}); ${entry.state === 'lost' ? 'lost in a restart' : 'never bound'}: no AT`);
       return;
@@ -739,12 +740,19 @@ export class ModemSession {
     const before = this.at.rebootCount;
     const r = await this.at.send(line, {
       timeoutMs: this.opts.apduTimeoutMs,
-      retries: this.opts.apduRetries,
+      retries: this.defects.retries(this.opts.apduRetries),
       retryDelayMs: this.opts.apduRetryDelayMs,
       complete: (l) => parseApduResponseLine(l, name) !== undefined,
     });
+    if (r.final.kind === 'error' && this.defects.active) this.defects.noteNoRetry(line);
     if (r.final.kind !== 'ok') throw new AtApduFailure(backend.kind === 'ccho' ? 'cgla' : 'csim', r.final, this.at.rebootCount !== before || entry?.state === 'lost');
-    const data = r.lines.map((l) => parseApduResponseLine(l, name)).find((d) => d !== undefined);
+    let data = r.lines.map((l) => parseApduResponseLine(l, name)).find((d) => d !== undefined);
+    if (this.defects.active) {
+      const careful = r.lines.find((l) => parseApduResponseLine(l, name) !== undefined);
+      const read = this.defects.answerLine(r.lines, careful);
+      data = read === undefined ? undefined : parseApduResponseLine(read, name);
+      if (data) data = this.defects.truncateAnswer(data);
+    }
     if (!data) {
       // an OK without a +CGLA/+CSIM line may be a stray result code: the real answer may still come
       this.at.requestResync(`${line.slice(0, 24)}... answered OK without a +${name} response`);
@@ -782,6 +790,8 @@ export class ModemSession {
         return this.answer('channel-lost', `${err.message} on a channel suspect since the modem went silent`);
       }
       if (f.kind === 'error') return this.answer('bare-error', err.message);
+      const instead = f.kind === 'cme' && this.defects.active ? this.defects.cmeErrorAnswer(formatFinal(f)) : undefined;
+      if (instead) return instead;
       if (f.kind === 'cme' && code === 3) return this.answer('cme-not-allowed', err.message);
       if (f.kind === 'cme' && code === 4) return this.answer('cme-not-supported', err.message);
       if (f.kind === 'cme' && code === 10) return this.answer('cme-no-sim', err.message);
