@@ -58,18 +58,12 @@ const SUBSET = [
   'TC_LPA-Bridge_Security.SecondLpa_Refused',
   // a whole download (suites/provisioning)
   'TC_LPA-Bridge_ES9+.Download_ActivationCode',
-  // the modem side (suites/bridge-transport/modem-faults) and the reader link
-  'TC_Bridge_Modem.UrcMidLine_QuectelQind',
-  'TC_Bridge_Modem.Reboot_EchoBack',
-  'TC_Bridge_Modem.SpuriousError_Retried',
-  'TC_Bridge_Modem.CardRemoved_Reinserted',
-  'TC_Bridge_vpcd.PowerOn_ATR',
 ] as const;
 type CaseId = (typeof SUBSET)[number];
 type NotPassed = Partial<Record<CaseId, Extract<Verdict, 'Fail' | 'Inconclusive'>>>;
 
 /** Per defect, the cases of SUBSET that must not pass (all others must pass). */
-const EXPECTED: Readonly<Record<'none' | DefectName, NotPassed>> = {
+const EXPECTED: Readonly<Partial<Record<'none' | DefectName, NotPassed>>> = {
   none: {},
   // the LPA gets a bare 61xx and cannot fetch the rest: every answer the card gives in 61xx pieces is lost
   'drop-get-response': {
@@ -134,15 +128,10 @@ const EXPECTED: Readonly<Record<'none' | DefectName, NotPassed>> = {
     'TC_LPA-Bridge_ES9+.Download_ActivationCode': 'Fail', // AuthenticateServer answers over 1 KB
     'TC_LPA-Bridge_Security.AidAllowList_USIM': 'Inconclusive', // its set-up downloads a profile through the bridge
   },
-  'urc-as-answer': {},
-  'no-echo-handling': {},
-  'no-retry-error': {},
-  'leak-channels': {},
-  'cme-error-as-9000': {},
-  'truncate-long-answers': {},
-  'drop-le': {},
-  'atr-no-tck': {},
 };
+
+/** The defects this bounded subset exercises; the others are measured over the whole suite by `npm run mutation` (committed matrix, cli/mutation.test.ts). */
+const SUBSET_DEFECTS = Object.keys(EXPECTED).filter((d): d is DefectName => d !== 'none');
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -191,7 +180,7 @@ describe('bridgelab bridge --defect', () => {
     const { bridgeCommand } = await import('./bridge.ts');
     const out: string[] = [];
     expect(await bridgeCommand(['--help'], { stdout: (l) => out.push(l), stderr: () => undefined })).toBe(0);
-    for (const name of DEFECT_NAMES) expect(out.join('\n')).toMatch(new RegExp(`^ +${name} +${DEFECT_SUMMARIES[name].slice(0, 20).replace(/[()]/g, '\\$&')}`, 'm'));
+    for (const name of DEFECT_NAMES) expect(out.join('\n')).toMatch(new RegExp(`^ +${name} +${escapeRegex(DEFECT_SUMMARIES[name].slice(0, 20))}`, 'm'));
     expect(out.join('\n')).toMatch(/to see a failing report/);
   });
 });
@@ -207,7 +196,8 @@ describe('certify fails exactly the cases covering each defect of a broken bridg
   });
 
   it('covers every defect, and only cases of the subset', () => {
-    expect(Object.keys(EXPECTED).sort()).toEqual(['none', ...DEFECT_NAMES].sort());
+    expect(Object.keys(EXPECTED)).toContain('none');
+    for (const d of SUBSET_DEFECTS) expect(DEFECT_NAMES).toContain(d);
     for (const [defect, notPassed] of Object.entries(EXPECTED)) {
       if (defect !== 'none') expect(Object.keys(notPassed).length, `${defect} is caught by no case`).toBeGreaterThan(0);
       for (const id of Object.keys(notPassed)) expect(SUBSET, `${defect}: ${id}`).toContain(id);
@@ -215,7 +205,7 @@ describe('certify fails exactly the cases covering each defect of a broken bridg
     expect(files.length, 'suite files declaring the subset').toBeGreaterThan(0);
   });
 
-  for (const defect of ['none', ...DEFECT_NAMES] as const) {
+  for (const defect of ['none', ...SUBSET_DEFECTS] as const) {
     it(defect === 'none' ? 'the same bridge without a defect passes every case of the subset' : `defect ${defect}`, { timeout: 300_000 }, async () => {
       const reportDir = mkdtempSync(join(tmpdir(), `bridgelab-broken-${defect}-`));
       dirs.push(reportDir);
